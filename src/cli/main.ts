@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The `agentic-otel` command.
+ *
+ *   agentic-otel simulator [--port 8000] [--host 127.0.0.1] [--model NAME] [--max-running 16]
+ *                          [--decode-ms 4] [--prefill-ms-per-token 0.02] [--max-tokens 24]
+ */
+import { parseArgs } from 'node:util';
+import { startSimulator } from '../simulator/server.js';
+
+const USAGE = `usage: agentic-otel simulator [--port 8000] [--host 127.0.0.1] [--model NAME]
+                         [--max-running N] [--decode-ms MS] [--prefill-ms-per-token MS] [--max-tokens N]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'simulator') {
+    process.stderr.write(`agentic-otel: unknown command '${command}'\n${USAGE}\n`);
+    return 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      port: { type: 'string', default: '8000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      model: { type: 'string' },
+      'max-running': { type: 'string' },
+      'decode-ms': { type: 'string' },
+      'prefill-ms-per-token': { type: 'string' },
+      'max-tokens': { type: 'string' },
+    },
+  });
+  const num = (name: string, v: string | undefined, min: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}, got '${v}'`);
+    return n;
+  };
+  const port = num('port', values.port, 0) as number;
+  const sim = await startSimulator({
+    port,
+    host: values.host,
+    ...(values.model !== undefined && { model: values.model }),
+    ...(values['max-running'] !== undefined && { maxRunning: num('max-running', values['max-running'], 1) }),
+    ...(values['decode-ms'] !== undefined && { decodeMsPerToken: num('decode-ms', values['decode-ms'], 0) }),
+    ...(values['prefill-ms-per-token'] !== undefined && { prefillMsPerToken: num('prefill-ms-per-token', values['prefill-ms-per-token'], 0) }),
+    ...(values['max-tokens'] !== undefined && { defaultMaxTokens: num('max-tokens', values['max-tokens'], 1) }),
+  });
+  process.stdout.write(`agentic-otel simulator serving ${sim.model} at ${sim.url}/v1 (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await sim.close();
+  return 0;
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`agentic-otel: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+  },
+);

@@ -1,0 +1,176 @@
+/**
+ * The request hook: an undici interceptor. Installed on the process-wide dispatcher it sees
+ * every request of Node's global `fetch` (so the official `openai` client) and of the `undici`
+ * package, in CommonJS and ESM alike; a user with their own dispatcher composes it onto that.
+ *
+ * For each POST to a completion path it reads the body (program id, model, stream), asks for
+ * usage when streaming without it, begins an agent step, injects the trace context, and
+ * dispatches with a handler that observes the response. Anything that goes wrong on our side is
+ * reported through `diag` and the request goes out exactly as the application made it.
+ */
+import { context, diag, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
+import type { Dispatcher } from 'undici';
+import { bodyWithIncludeUsage, inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';
+import { currentProgram, type ProgramScope } from '../program/program-context.js';
+import type { AgentStep } from '../steps/agent-step.js';
+import { now } from '../util/clock.js';
+import { getHeader, setHeader, toFlatHeaders, type DispatchHeaders, type FlatHeaders } from './headers.js';
+import { failHandler, observingHandler } from './observing-handler.js';
+import { HEADER_PROGRAM_ID } from '../semconv.js';
+
+/** Marks options we already observed, so two composed copies of the hook observe once. */
+const OBSERVED = Symbol.for('agentic-otel.observed');
+/** Request bodies larger than this are passed on without being read as JSON. */
+const MAX_INSPECTED_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * Preparing a request (reading its body, parsing its JSON) takes well under a millisecond; a
+ * gap shorter than this between arrival and dispatch is that work, not a pause, and counts as 0.
+ */
+const PAUSE_FLOOR_MS = 1;
+
+/** What the hook needs from the instrumentation. */
+export interface InterceptorHost {
+  /** False after `disable()`: the hook then passes everything through. */
+  isEnabled(): boolean;
+  isCompletionPath(path: string): boolean;
+  injectIncludeUsage(): boolean;
+  propagateTraceContext(): boolean;
+  /** Begins the step of a request that arrived at `arrive`. */
+  beginStep(request: ArrivedRequest): AgentStep;
+}
+
+/** A completion request as it reaches the hook. */
+export interface ArrivedRequest {
+  programId: string;
+  agentName: string | undefined;
+  arrive: number;
+  parentContext: Context;
+  operation: 'chat' | 'text_completion';
+  request: CompletionRequest | undefined;
+  origin: string | undefined;
+}
+
+type Options = Dispatcher.DispatchOptions & { [OBSERVED]?: true };
+type Handler = Dispatcher.DispatchHandler;
+type Dispatch = Dispatcher.Dispatch;
+
+/** Creates the interceptor; compose it with `dispatcher.compose(interceptor)`. */
+export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch: Dispatch): Dispatch =>
+    function agenticDispatch(opts: Options, handler: Handler): boolean {
+      if (opts[OBSERVED] === true || !host.isEnabled() || opts.method !== 'POST' || !host.isCompletionPath(pathOnly(opts.path))) {
+        return dispatch(opts, handler);
+      }
+      const arrive = now();
+      const parentContext = context.active();
+      const scope = currentProgram();
+      const body = opts.body as unknown;
+      if (body == null || typeof body === 'string' || body instanceof Uint8Array) {
+        return observe(host, dispatch, opts, handler, body ?? undefined, arrive, parentContext, scope);
+      }
+      if (!isAsyncIterable(body)) {
+        return observe(host, dispatch, opts, handler, undefined, arrive, parentContext, scope);
+      }
+      // fetch hands its body over as an async iterable: read it first, then dispatch.
+      readAll(body).then(
+        (bytes) => {
+          context.with(parentContext, () => {
+            try {
+              observe(host, dispatch, { ...opts, body: bytes }, handler, bytes, arrive, parentContext, scope);
+            } catch (err) {
+              failHandler(handler, err as Error);
+            }
+          });
+        },
+        (err: unknown) => failHandler(handler, err as Error),
+      );
+      return true;
+    };
+}
+
+function observe(
+  host: InterceptorHost,
+  dispatch: Dispatch,
+  opts: Options,
+  handler: Handler,
+  body: string | Uint8Array | undefined,
+  arrive: number,
+  parentContext: Context,
+  scope: ProgramScope | undefined,
+): boolean {
+  let outOpts: Options = opts;
+  let outHandler: Handler = handler;
+  let observing: ReturnType<typeof observingHandler> | undefined;
+  let dispatchContext = parentContext;
+  try {
+    const headers = toFlatHeaders(opts.headers as DispatchHeaders);
+    const text = body === undefined ? undefined : typeof body === 'string' ? body : body.byteLength <= MAX_INSPECTED_BODY_BYTES ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : undefined;
+    const request = text !== undefined ? inspectRequestBody(text) : undefined;
+    let outBody: Options['body'] = opts.body;
+    if (request !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage()) {
+      outBody = bodyWithIncludeUsage(request);
+      if (getHeader(headers, 'content-length') !== undefined) setHeader(headers, 'content-length', String(Buffer.byteLength(outBody)));
+    }
+    const step = host.beginStep({
+      programId: scope?.programId ?? nonEmpty(getHeader(headers, HEADER_PROGRAM_ID)) ?? request?.programId ?? 'default',
+      agentName: scope?.agent,
+      arrive,
+      parentContext,
+      operation: pathOnly(opts.path).endsWith('/chat/completions') ? 'chat' : 'text_completion',
+      request,
+      origin: opts.origin === undefined ? undefined : String(opts.origin),
+    });
+    const t = now();
+    const chatContext = step.dispatch(t - arrive < PAUSE_FLOOR_MS ? arrive : t);
+    if (host.propagateTraceContext()) injectTraceContext(chatContext, headers);
+    outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
+    outHandler = observing = observingHandler(handler, step);
+    dispatchContext = chatContext;
+  } catch (err) {
+    diag.error('agentic-otel: could not observe a completion request; it is sent unobserved', err);
+    outOpts = opts;
+    outHandler = handler;
+    observing = undefined;
+  }
+  try {
+    return context.with(dispatchContext, () => dispatch(outOpts, outHandler));
+  } catch (err) {
+    // undici rejected the request outright (bad options): end our step, then behave as without us.
+    observing?.fail(err);
+    throw err;
+  }
+}
+
+/** W3C trace context through the global propagator, or written directly when none is set. */
+function injectTraceContext(ctx: Context, headers: FlatHeaders): void {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  if (carrier['traceparent'] === undefined) {
+    const sc = trace.getSpanContext(ctx);
+    if (sc !== undefined && isSpanContextValid(sc)) {
+      carrier['traceparent'] = `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 1).toString(16)}`;
+      const state = sc.traceState?.serialize();
+      if (state) carrier['tracestate'] = state;
+    }
+  }
+  for (const name of Object.keys(carrier)) setHeader(headers, name.toLowerCase(), carrier[name] as string);
+}
+
+function pathOnly(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v !== undefined && v.length > 0 ? v : undefined;
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<Uint8Array | string> {
+  return v !== null && typeof v === 'object' && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+async function readAll(body: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  return Buffer.concat(chunks);
+}

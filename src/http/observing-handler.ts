@@ -1,0 +1,172 @@
+/**
+ * Undici handlers that pass every callback to the application's handler unchanged and, beside
+ * it, feed the response to the step. The application's handler runs first for data, so it gets
+ * its bytes no later than without us; our work is caught and reported through `diag`, never
+ * thrown into the request.
+ *
+ * Undici has two handler APIs: the one of undici 7 (`onRequestStart`, `onResponseStart`, …)
+ * and the legacy one (`onConnect`, `onHeaders`, `onData`, `onComplete`, `onError`), which
+ * Node 20's bundled undici 6 still speaks when its own Agent is the global dispatcher. We
+ * answer in the API of the handler we were given, so the dispatcher below sees what it expects.
+ */
+import { diag } from '@opentelemetry/api';
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AgentStep } from '../steps/agent-step.js';
+import { now } from '../util/clock.js';
+
+type Controller = Dispatcher.DispatchController;
+type Handler = Dispatcher.DispatchHandler;
+
+/** Wraps `inner` in the observing handler of its own API. */
+export function observingHandler(inner: Handler, step: AgentStep): Handler & { fail(error: unknown): void } {
+  return typeof inner.onRequestStart === 'function' ? new ObservingHandler(inner, step) : new LegacyObservingHandler(inner, step);
+}
+
+/** Tells a handler of either API that its request failed before undici took it. */
+export function failHandler(handler: Handler, error: Error): void {
+  if (typeof handler.onRequestStart === 'function' || typeof handler.onResponseError === 'function') {
+    handler.onResponseError?.(detachedController(), error);
+  } else {
+    handler.onError?.(error);
+  }
+}
+
+/** For the new handler API. */
+export class ObservingHandler implements Handler {
+  constructor(private readonly _inner: Handler, private readonly _step: AgentStep) {}
+
+  /** The request failed before undici took it: end the step. */
+  fail(error: unknown): void {
+    const t = now();
+    guard(() => this._step.onError(error, t));
+  }
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this._inner.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    this._inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode >= 200) {
+      const t = now();
+      guard(() => this._step.onResponseStart(statusCode, headers, t));
+    }
+    this._inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    const t = now();
+    try {
+      this._inner.onResponseData?.(controller, chunk);
+    } finally {
+      guard(() => this._step.onResponseData(chunk, t));
+    }
+  }
+
+  onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
+    const t = now();
+    try {
+      this._inner.onResponseEnd?.(controller, trailers);
+    } finally {
+      guard(() => this._step.onResponseEnd(t));
+    }
+  }
+
+  onResponseError(controller: Controller, error: Error): void {
+    const t = now();
+    try {
+      this._inner.onResponseError?.(controller, error);
+    } finally {
+      guard(() => this._step.onError(error, t));
+    }
+  }
+}
+
+/** For the legacy handler API; return values carry back-pressure and are passed back as given. */
+export class LegacyObservingHandler implements Handler {
+  constructor(private readonly _inner: Handler, private readonly _step: AgentStep) {}
+
+  fail(error: unknown): void {
+    const t = now();
+    guard(() => this._step.onError(error, t));
+  }
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
+    (this._inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this._inner, abort, context);
+  }
+
+  onResponseStarted(): void {
+    this._inner.onResponseStarted?.();
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
+    this._inner.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this._inner.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode >= 200) {
+      const t = now();
+      guard(() => this._step.onResponseStart(statusCode, parseRawHeaders(rawHeaders), t));
+    }
+    return this._inner.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const t = now();
+    try {
+      return this._inner.onData?.(chunk) ?? true;
+    } finally {
+      guard(() => this._step.onResponseData(chunk, t));
+    }
+  }
+
+  onComplete(trailers: string[] | null): void {
+    const t = now();
+    try {
+      this._inner.onComplete?.(trailers);
+    } finally {
+      guard(() => this._step.onResponseEnd(t));
+    }
+  }
+
+  onError(error: Error): void {
+    const t = now();
+    try {
+      this._inner.onError?.(error);
+    } finally {
+      guard(() => this._step.onError(error, t));
+    }
+  }
+}
+
+/** The headers the step reads (content type and encoding), from undici's raw name/value list. */
+function parseRawHeaders(raw: Buffer[] | string[] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw == null) return out;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = String(raw[i]).toLowerCase();
+    if ((name === 'content-type' || name === 'content-encoding') && out[name] === undefined) out[name] = String(raw[i + 1]);
+  }
+  return out;
+}
+
+function detachedController(): Controller {
+  return { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+}
+
+function guard(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    diag.error('agentic-otel: failed to observe a response', err);
+  }
+}

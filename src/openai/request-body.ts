@@ -1,0 +1,63 @@
+/**
+ * Reads an OpenAI-compatible completion request body, and rewrites it to ask for usage.
+ * Pure: no I/O, no OpenTelemetry.
+ */
+
+/** What a completion request says about itself. */
+export interface CompletionRequest {
+  /** The parsed body, kept so a rewrite does not parse twice. */
+  json: Record<string, unknown>;
+  model?: string;
+  stream: boolean;
+  /** Whether `stream_options.include_usage` is already true. */
+  includeUsage: boolean;
+  /** `program_id`, else `extra_body.program_id` (ThunderAgent's conventions). */
+  programId?: string;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+}
+
+/** Parses a request body; undefined when it is not a JSON object. */
+export function inspectRequestBody(body: string): CompletionRequest | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  const o = json as Record<string, unknown>;
+  const streamOptions = o['stream_options'];
+  const extra = o['extra_body'];
+  const request: CompletionRequest = {
+    json: o,
+    stream: o['stream'] === true,
+    includeUsage:
+      streamOptions !== null && typeof streamOptions === 'object' &&
+      (streamOptions as Record<string, unknown>)['include_usage'] === true,
+  };
+  if (typeof o['model'] === 'string') request.model = o['model'];
+  const programId =
+    idValue(o['program_id']) ??
+    (extra !== null && typeof extra === 'object' ? idValue((extra as Record<string, unknown>)['program_id']) : undefined);
+  if (programId !== undefined) request.programId = programId;
+  const maxTokens = o['max_completion_tokens'] ?? o['max_tokens'];
+  if (typeof maxTokens === 'number') request.maxTokens = maxTokens;
+  if (typeof o['temperature'] === 'number') request.temperature = o['temperature'];
+  if (typeof o['top_p'] === 'number') request.topP = o['top_p'];
+  return request;
+}
+
+/** The body with `stream_options.include_usage = true`, other stream options kept. */
+export function bodyWithIncludeUsage(request: CompletionRequest): string {
+  const streamOptions = request.json['stream_options'];
+  const merged = streamOptions !== null && typeof streamOptions === 'object' ? { ...streamOptions, include_usage: true } : { include_usage: true };
+  return JSON.stringify({ ...request.json, stream_options: merged });
+}
+
+function idValue(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.length > 0) return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * Every span name, attribute name and attribute value this package emits.
+ *
+ * GenAI names follow open-telemetry/semantic-conventions v1.41.0 (`model/gen-ai`). Since 1.42
+ * the JS constants for them are deprecated in `@opentelemetry/semantic-conventions/incubating`,
+ * so, as the contrib instrumentations do, we keep our own copies here.
+ */
+
+/** Span names. They are a public contract: dashboards and users query them. */
+export const SPAN_AGENT_STEP = 'agent.step' as const;
+export const SPAN_AGENT_TOOL_CALL = 'agent.tool_call' as const;
+export const SPAN_AGENT_PAUSE = 'agent.pause' as const;
+export const SPAN_LLM_PREFILL = 'llm.prefill' as const;
+export const SPAN_LLM_DECODE = 'llm.decode' as const;
+export const SPAN_LLM_INFERENCE = 'llm.inference' as const;
+
+/** Our own attributes, on `agent.step`. */
+export const ATTR_AGENTIC_PROGRAM_ID = 'agentic.program.id' as const;
+export const ATTR_AGENTIC_STEP_ID = 'agentic.step.id' as const;
+export const ATTR_AGENTIC_STEP_TOOL_CALL_S = 'agentic.step.tool_call_s' as const;
+export const ATTR_AGENTIC_STEP_PAUSE_S = 'agentic.step.pause_s' as const;
+export const ATTR_AGENTIC_STEP_PREFILL_S = 'agentic.step.prefill_s' as const;
+export const ATTR_AGENTIC_STEP_DECODE_S = 'agentic.step.decode_s' as const;
+/** Non-streamed steps only: start → end, which the client cannot split into prefill and decode. */
+export const ATTR_AGENTIC_STEP_INFERENCE_S = 'agentic.step.inference_s' as const;
+export const ATTR_AGENTIC_STEP_KV_HIT_RATE = 'agentic.step.kv_hit_rate' as const;
+export const ATTR_AGENTIC_STEP_STREAMED = 'agentic.step.streamed' as const;
+/** On the `chat` span: SSE data events received, and how many of them could not be read. */
+export const ATTR_AGENTIC_RESPONSE_CHUNKS = 'agentic.response.chunks' as const;
+export const ATTR_AGENTIC_RESPONSE_MALFORMED_CHUNKS = 'agentic.response.malformed_chunks' as const;
+
+/** GenAI attributes (semantic-conventions v1.41.0). */
+export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name' as const;
+export const ATTR_GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name' as const;
+export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model' as const;
+export const ATTR_GEN_AI_REQUEST_MAX_TOKENS = 'gen_ai.request.max_tokens' as const;
+export const ATTR_GEN_AI_REQUEST_TEMPERATURE = 'gen_ai.request.temperature' as const;
+export const ATTR_GEN_AI_REQUEST_TOP_P = 'gen_ai.request.top_p' as const;
+export const ATTR_GEN_AI_REQUEST_STREAM = 'gen_ai.request.stream' as const;
+export const ATTR_GEN_AI_RESPONSE_ID = 'gen_ai.response.id' as const;
+export const ATTR_GEN_AI_RESPONSE_MODEL = 'gen_ai.response.model' as const;
+export const ATTR_GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons' as const;
+export const ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = 'gen_ai.response.time_to_first_chunk' as const;
+export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens' as const;
+export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens' as const;
+export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens' as const;
+export const ATTR_GEN_AI_CONVERSATION_ID = 'gen_ai.conversation.id' as const;
+export const ATTR_GEN_AI_AGENT_NAME = 'gen_ai.agent.name' as const;
+export const ATTR_GEN_AI_INPUT_MESSAGES = 'gen_ai.input.messages' as const;
+export const ATTR_GEN_AI_OUTPUT_MESSAGES = 'gen_ai.output.messages' as const;
+export const ATTR_SERVER_ADDRESS = 'server.address' as const;
+export const ATTR_SERVER_PORT = 'server.port' as const;
+export const ATTR_ERROR_TYPE = 'error.type' as const;
+export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code' as const;
+
+/** `gen_ai.operation.name` values we emit. */
+export const GEN_AI_OPERATION_CHAT = 'chat' as const;
+export const GEN_AI_OPERATION_TEXT_COMPLETION = 'text_completion' as const;
+
+/** `error.type` values of our own (the others are an error's code or class, or an HTTP status). */
+export const ERROR_TYPE_MALFORMED_RESPONSE = 'malformed_response' as const;
+export const ERROR_TYPE_OTHER = '_OTHER' as const;
+
+/** The environment variable the GenAI conventions define for opting in to message content. */
+export const ENV_CAPTURE_MESSAGE_CONTENT = 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT' as const;
+/** Request header that names the program a request belongs to. */
+export const HEADER_PROGRAM_ID = 'x-program-id' as const;
+/** Program id used when nothing names one (ThunderAgent's convention). */
+export const DEFAULT_PROGRAM_ID = 'default' as const;

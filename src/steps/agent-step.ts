@@ -1,0 +1,320 @@
+/**
+ * One agent step: one LLM request of one program, from the end of the program's previous step
+ * to the request's last token, and the spans that split it into phases:
+ *
+ * ```
+ * agent.step          previous end (or arrive) → last token
+ * ├─ agent.tool_call  previous end → arrive        (not on a program's first step)
+ * ├─ agent.pause      arrive → start               (only when > 0)
+ * └─ chat {model}     start → last token / end
+ *    ├─ llm.prefill   start → first token
+ *    └─ llm.decode    first token → last token
+ * ```
+ *
+ * Phases follow ThunderAgent's definitions (shared/reference/thunderagent-profiling-and-metrics.md).
+ * Every timestamp is taken once and reused, so the phases add up to the step exactly.
+ */
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { readCompletion, StreamAccumulator, type CompletionSummary } from '../openai/completion-reader.js';
+import { inputMessagesJson, outputMessagesJson } from '../openai/messages.js';
+import type { CompletionRequest } from '../openai/request-body.js';
+import { cachedTokens, kvHitRate } from '../openai/usage.js';
+import { SseParser } from '../sse/sse-parser.js';
+import { errorTypeOf } from '../http/error-type.js';
+import * as sc from '../semconv.js';
+import type { StepRecord } from '../types.js';
+
+/** A non-streamed body larger than this is not parsed (its timing is still recorded). */
+const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
+
+/** What a step needs from the instrumentation. */
+export interface StepDeps {
+  tracer: Tracer;
+  providerName: string;
+  captureContent: boolean;
+  /** Called exactly once when the step has ended, whatever the outcome. */
+  onStepEnd(record: StepRecord): void;
+}
+
+/** What is known when a request arrives. */
+export interface StepInit {
+  programId: string;
+  agentName: string | undefined;
+  stepId: number;
+  previousEnd: number | undefined;
+  arrive: number;
+  parentContext: Context;
+  operation: 'chat' | 'text_completion';
+  request: CompletionRequest | undefined;
+  serverAddress: string | undefined;
+  serverPort: number | undefined;
+}
+
+/** The spans and measurements of one step. */
+export class AgentStep {
+  private readonly _stepSpan: Span;
+  private readonly _stepContext: Context;
+  private readonly _toolCallStart: number;
+  private _chatSpan: Span | undefined;
+  private _start: number;
+  private _status = 0;
+  private _mode: 'sse' | 'json' | 'opaque' | 'error' = 'opaque';
+  private _sse: SseParser | undefined;
+  private _stream: StreamAccumulator | undefined;
+  private _chunkTime = 0;
+  private _jsonChunks: Buffer[] | undefined;
+  private _jsonBytes = 0;
+  private _firstByteAt: number | undefined;
+  private _lastByteAt: number | undefined;
+  private _ended = false;
+
+  constructor(private readonly _deps: StepDeps, private readonly _init: StepInit) {
+    const { arrive, previousEnd } = _init;
+    // Two requests of one program may overlap: the tool gap is then 0, never negative.
+    this._toolCallStart = previousEnd !== undefined && previousEnd < arrive ? previousEnd : arrive;
+    this._start = arrive;
+    const attributes: Attributes = {
+      [sc.ATTR_AGENTIC_PROGRAM_ID]: _init.programId,
+      [sc.ATTR_GEN_AI_CONVERSATION_ID]: _init.programId,
+      [sc.ATTR_AGENTIC_STEP_ID]: _init.stepId,
+    };
+    if (_init.agentName !== undefined) attributes[sc.ATTR_GEN_AI_AGENT_NAME] = _init.agentName;
+    this._stepSpan = _deps.tracer.startSpan(
+      sc.SPAN_AGENT_STEP,
+      { kind: SpanKind.INTERNAL, startTime: this._toolCallStart, attributes },
+      _init.parentContext,
+    );
+    this._stepContext = trace.setSpan(_init.parentContext, this._stepSpan);
+    if (previousEnd !== undefined && this._toolCallStart < arrive) {
+      _deps.tracer
+        .startSpan(sc.SPAN_AGENT_TOOL_CALL, { kind: SpanKind.INTERNAL, startTime: this._toolCallStart }, this._stepContext)
+        .end(arrive);
+    }
+  }
+
+  /**
+   * The request is dispatched to the engine at `start`. Returns the context of the `chat`
+   * span, which the caller propagates to the engine.
+   */
+  dispatch(start: number): Context {
+    const { tracer } = this._deps;
+    const init = this._init;
+    this._start = start;
+    if (start > init.arrive) {
+      tracer.startSpan(sc.SPAN_AGENT_PAUSE, { kind: SpanKind.INTERNAL, startTime: init.arrive }, this._stepContext).end(start);
+    }
+    const req = init.request;
+    const attributes: Attributes = {
+      [sc.ATTR_GEN_AI_OPERATION_NAME]: init.operation,
+      [sc.ATTR_GEN_AI_PROVIDER_NAME]: this._deps.providerName,
+      [sc.ATTR_GEN_AI_CONVERSATION_ID]: init.programId,
+    };
+    if (req?.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = req.model;
+    if (req?.maxTokens !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS] = req.maxTokens;
+    if (req?.temperature !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_TEMPERATURE] = req.temperature;
+    if (req?.topP !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_TOP_P] = req.topP;
+    if (req !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] = req.stream;
+    if (init.serverAddress !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = init.serverAddress;
+    if (init.serverPort !== undefined) attributes[sc.ATTR_SERVER_PORT] = init.serverPort;
+    if (init.agentName !== undefined) attributes[sc.ATTR_GEN_AI_AGENT_NAME] = init.agentName;
+    if (this._deps.captureContent && req !== undefined) {
+      const input = inputMessagesJson(req.json);
+      if (input !== undefined) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = input;
+    }
+    const name = req?.model !== undefined ? `${init.operation} ${req.model}` : init.operation;
+    this._chatSpan = tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: start, attributes }, this._stepContext);
+    return trace.setSpan(this._stepContext, this._chatSpan);
+  }
+
+  /** Response headers arrived. */
+  onResponseStart(statusCode: number, headers: Record<string, string | string[] | undefined>, t: number): void {
+    this._status = statusCode;
+    this._chatSpan?.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
+    if (statusCode >= 400) {
+      this._mode = 'error';
+      return;
+    }
+    const encoding = headerValue(headers['content-encoding']);
+    if (encoding !== undefined && encoding !== 'identity') {
+      this._mode = 'opaque'; // compressed: timings by byte only; engines do not compress completions
+      return;
+    }
+    const type = headerValue(headers['content-type']) ?? '';
+    if (type.includes('text/event-stream')) {
+      this._mode = 'sse';
+      const stream = (this._stream = new StreamAccumulator(this._deps.captureContent));
+      this._sse = new SseParser((data) => stream.onEvent(data, this._chunkTime));
+    } else if (type.includes('json')) {
+      this._mode = 'json';
+      this._jsonChunks = [];
+    }
+    void t;
+  }
+
+  /** A chunk of the response body arrived at `t`. */
+  onResponseData(chunk: Buffer, t: number): void {
+    if (this._firstByteAt === undefined) this._firstByteAt = t;
+    this._lastByteAt = t;
+    if (this._mode === 'sse') {
+      this._chunkTime = t;
+      this._sse?.push(chunk);
+    } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
+      this._jsonBytes += chunk.length;
+      if (this._jsonBytes <= MAX_JSON_BODY_BYTES) this._jsonChunks.push(chunk);
+      else this._jsonChunks = undefined;
+    }
+  }
+
+  /** The response ended at `t`. */
+  onResponseEnd(t: number): void {
+    let summary: CompletionSummary | undefined;
+    if (this._mode === 'sse' && this._sse !== undefined && this._stream !== undefined) {
+      this._chunkTime = t;
+      this._sse.end();
+      summary = this._stream.summary;
+    } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(this._jsonChunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      summary = readCompletion(body, this._deps.captureContent);
+    }
+    let errorType: string | undefined;
+    if (this._status >= 400) errorType = String(this._status);
+    else if (summary !== undefined && summary.malformedEvents > 0) errorType = sc.ERROR_TYPE_MALFORMED_RESPONSE;
+    this._finish(t, summary, errorType, undefined);
+  }
+
+  /** The request failed at `t` (refused, reset, aborted, cut midway, timed out). */
+  onError(err: unknown, t: number): void {
+    let summary: CompletionSummary | undefined;
+    if (this._mode === 'sse' && this._sse !== undefined && this._stream !== undefined) {
+      this._chunkTime = this._lastByteAt ?? t;
+      this._sse.end();
+      summary = this._stream.summary;
+    }
+    this._finish(t, summary, errorTypeOf(err), err);
+  }
+
+  private _finish(t: number, summary: CompletionSummary | undefined, errorType: string | undefined, err: unknown): void {
+    if (this._ended) return;
+    this._ended = true;
+    const { tracer } = this._deps;
+    const init = this._init;
+    const chat = this._chatSpan;
+    const chatContext = chat ? trace.setSpan(this._stepContext, chat) : this._stepContext;
+    const streamed = this._mode === 'sse' || (this._mode === 'opaque' && init.request?.stream === true);
+    const failed = errorType !== undefined && err !== undefined;
+
+    // The first and last token: SSE data events when we could read them, else the body bytes.
+    let first: number;
+    let last: number;
+    if (summary !== undefined && this._mode === 'sse') {
+      first = summary.firstEventAt ?? t;
+      last = summary.lastChoiceAt ?? first;
+    } else {
+      first = this._firstByteAt ?? t;
+      last = this._lastByteAt ?? first;
+    }
+    // A successful step ends at its last token; a failed one when it failed.
+    const end = streamed && !failed ? last : t;
+    const start = this._start;
+
+    let prefillS = 0;
+    let decodeS = 0;
+    let inferenceS: number | undefined;
+    if (chat !== undefined) {
+      if (streamed) {
+        prefillS = (first - start) / 1000;
+        decodeS = (last - first) / 1000;
+        tracer.startSpan(sc.SPAN_LLM_PREFILL, { kind: SpanKind.INTERNAL, startTime: start }, chatContext).end(first);
+        tracer.startSpan(sc.SPAN_LLM_DECODE, { kind: SpanKind.INTERNAL, startTime: first }, chatContext).end(last);
+        if (summary?.firstEventAt !== undefined) {
+          chat.setAttribute(sc.ATTR_GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, prefillS);
+        }
+      } else {
+        inferenceS = (end - start) / 1000;
+        tracer.startSpan(sc.SPAN_LLM_INFERENCE, { kind: SpanKind.INTERNAL, startTime: start }, chatContext).end(end);
+      }
+    }
+
+    const usage = summary?.usage;
+    const hitRate = kvHitRate(usage);
+    const cached = cachedTokens(usage);
+    if (chat !== undefined) {
+      const a: Attributes = {};
+      if (summary?.id !== undefined) a[sc.ATTR_GEN_AI_RESPONSE_ID] = summary.id;
+      if (summary?.model !== undefined) a[sc.ATTR_GEN_AI_RESPONSE_MODEL] = summary.model;
+      if (summary !== undefined && summary.finishReasons.length > 0) a[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = summary.finishReasons;
+      if (usage?.prompt_tokens !== undefined) a[sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS] = usage.prompt_tokens;
+      if (usage?.completion_tokens !== undefined) a[sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS] = usage.completion_tokens;
+      if (cached !== undefined) a[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached;
+      if (summary !== undefined && this._mode === 'sse') {
+        a[sc.ATTR_AGENTIC_RESPONSE_CHUNKS] = summary.dataEvents;
+        if (summary.malformedEvents > 0) a[sc.ATTR_AGENTIC_RESPONSE_MALFORMED_CHUNKS] = summary.malformedEvents;
+      }
+      if (summary?.output !== undefined) a[sc.ATTR_GEN_AI_OUTPUT_MESSAGES] = outputMessagesJson(summary.output, summary.finishReasons[0]);
+      chat.setAttributes(a);
+      if (errorType !== undefined) {
+        chat.setAttribute(sc.ATTR_ERROR_TYPE, errorType);
+        chat.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err, this._status) });
+        if (err instanceof Error) chat.recordException(err, t);
+      }
+      chat.end(end);
+    }
+
+    const toolCallS = (init.arrive - this._toolCallStart) / 1000;
+    const pauseS = (start - init.arrive) / 1000;
+    const step = this._stepSpan;
+    const stepAttributes: Attributes = {
+      [sc.ATTR_AGENTIC_STEP_TOOL_CALL_S]: toolCallS,
+      [sc.ATTR_AGENTIC_STEP_PAUSE_S]: pauseS,
+      [sc.ATTR_AGENTIC_STEP_PREFILL_S]: prefillS,
+      [sc.ATTR_AGENTIC_STEP_DECODE_S]: decodeS,
+      [sc.ATTR_AGENTIC_STEP_STREAMED]: streamed,
+    };
+    if (inferenceS !== undefined) stepAttributes[sc.ATTR_AGENTIC_STEP_INFERENCE_S] = inferenceS;
+    if (hitRate !== undefined) stepAttributes[sc.ATTR_AGENTIC_STEP_KV_HIT_RATE] = hitRate;
+    step.setAttributes(stepAttributes);
+    if (errorType !== undefined) {
+      step.setAttribute(sc.ATTR_ERROR_TYPE, errorType);
+      step.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    step.end(end);
+
+    const record: StepRecord = {
+      programId: init.programId,
+      stepId: init.stepId,
+      operation: init.operation,
+      streamed,
+      phases: { toolCallS, pauseS, prefillS, decodeS },
+      finishReasons: summary?.finishReasons ?? [],
+      arriveTime: init.arrive,
+      startTime: start,
+      endTime: end,
+    };
+    if (inferenceS !== undefined) record.phases.inferenceS = inferenceS;
+    if (init.agentName !== undefined) record.agentName = init.agentName;
+    const model = summary?.model ?? init.request?.model;
+    if (model !== undefined) record.model = model;
+    if (hitRate !== undefined) record.kvHitRate = hitRate;
+    if (usage?.prompt_tokens !== undefined) record.inputTokens = usage.prompt_tokens;
+    if (usage?.completion_tokens !== undefined) record.outputTokens = usage.completion_tokens;
+    if (usage?.total_tokens !== undefined) record.totalTokens = usage.total_tokens;
+    if (cached !== undefined) record.cachedTokens = cached;
+    if (errorType !== undefined) record.errorType = errorType;
+    this._deps.onStepEnd(record);
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function errorMessage(err: unknown, status: number): string {
+  if (err instanceof Error) return err.message;
+  if (err !== undefined) return String(err);
+  return status >= 400 ? `HTTP ${status}` : 'malformed response';
+}

@@ -1,0 +1,98 @@
+/**
+ * Public configuration and data types. Nothing here imports from the rest of the package.
+ */
+
+/** Configuration of {@link AgenticInstrumentation}. */
+export interface AgenticInstrumentationConfig {
+  /**
+   * Whether the instrumentation enables itself on construction, as every OpenTelemetry
+   * instrumentation does.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Request paths (without query string) that are OpenAI-compatible completions. Only POST
+   * requests to these paths become agent steps; everything else passes through untouched.
+   * @default ['/v1/chat/completions', '/v1/completions']
+   */
+  paths?: string[];
+  /**
+   * Install the interceptor on the process-wide undici dispatcher, which Node's global `fetch`
+   * (and so the official `openai` client) and the `undici` package use. Turn it off when the
+   * application sends through its own dispatcher and composes {@link AgenticInstrumentation.interceptor}
+   * onto it.
+   * @default true
+   */
+  installGlobalDispatcher?: boolean;
+  /**
+   * Record message content (`gen_ai.input.messages`, `gen_ai.output.messages`). Also on when
+   * the environment variable `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` is `true`.
+   * @default false
+   */
+  captureContent?: boolean;
+  /**
+   * When a streaming request does not ask for `stream_options.include_usage`, ask for it, so
+   * that the engine sends token usage (and cached tokens). The application then receives one
+   * more chunk before `data: [DONE]`: `choices: []` with `usage` (see the README).
+   * @default true
+   */
+  injectIncludeUsage?: boolean;
+  /**
+   * Inject W3C `traceparent` / `tracestate` into the outgoing request, so that an engine
+   * started with `--otlp-traces-endpoint` puts its own span inside our `chat` span.
+   * @default true
+   */
+  propagateTraceContext?: boolean;
+  /**
+   * `gen_ai.provider.name` of every request.
+   * @default 'vllm'
+   */
+  providerName?: string;
+  /**
+   * A program whose last request ended longer ago than this, and that has none in flight,
+   * is forgotten: its next request starts again at step 1 with no tool_call phase.
+   * @default 1800000 (30 minutes)
+   */
+  programIdleTimeoutMs?: number;
+}
+
+/** Options of {@link withProgram}. */
+export interface ProgramOptions {
+  /** The agent's name: `gen_ai.agent.name` on the program's steps. */
+  agent?: string;
+}
+
+/** The time a step spent in each phase, in seconds. */
+export interface StepPhases {
+  toolCallS: number;
+  pauseS: number;
+  prefillS: number;
+  decodeS: number;
+  /** Non-streamed requests only: start → end. */
+  inferenceS?: number;
+}
+
+/** One finished agent step, as every consumer of steps (profiles, metrics) sees it. */
+export interface StepRecord {
+  programId: string;
+  agentName?: string;
+  /** 1-based per program. */
+  stepId: number;
+  model?: string;
+  operation: 'chat' | 'text_completion';
+  streamed: boolean;
+  phases: StepPhases;
+  /** cached_tokens / prompt_tokens, when the engine reported cached tokens. */
+  kvHitRate?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedTokens?: number;
+  totalTokens?: number;
+  finishReasons: string[];
+  /** Set when the request failed; the low-cardinality `error.type`. */
+  errorType?: string;
+  /** Epoch milliseconds. */
+  arriveTime: number;
+  startTime: number;
+  endTime: number;
+}
