@@ -22,11 +22,6 @@ import { HEADER_PROGRAM_ID } from '../semconv.js';
 const OBSERVED = Symbol.for('agentic-otel.observed');
 /** Request bodies larger than this are passed on without being read as JSON. */
 const MAX_INSPECTED_BODY_BYTES = 16 * 1024 * 1024;
-/**
- * Preparing a request (reading its body, parsing its JSON) takes well under a millisecond; a
- * gap shorter than this between arrival and dispatch is that work, not a pause, and counts as 0.
- */
-const PAUSE_FLOOR_MS = 1;
 
 /** What the hook needs from the instrumentation. */
 export interface InterceptorHost {
@@ -61,22 +56,22 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
       if (opts[OBSERVED] === true || !host.isEnabled() || opts.method !== 'POST' || !host.isCompletionPath(pathOnly(opts.path))) {
         return dispatch(opts, handler);
       }
-      const arrive = now();
       const parentContext = context.active();
       const scope = currentProgram();
       const body = opts.body as unknown;
       if (body == null || typeof body === 'string' || body instanceof Uint8Array) {
-        return observe(host, dispatch, opts, handler, body ?? undefined, arrive, parentContext, scope);
+        return observe(host, dispatch, opts, handler, body ?? undefined, now(), parentContext, scope);
       }
       if (!isAsyncIterable(body)) {
-        return observe(host, dispatch, opts, handler, undefined, arrive, parentContext, scope);
+        return observe(host, dispatch, opts, handler, undefined, now(), parentContext, scope);
       }
-      // fetch hands its body over as an async iterable: read it first, then dispatch.
+      // fetch hands its body over as an async iterable: read it first, then dispatch. The request
+      // arrives when its body is complete: until then the application is still issuing it.
       readAll(body).then(
         (bytes) => {
           context.with(parentContext, () => {
             try {
-              observe(host, dispatch, { ...opts, body: bytes }, handler, bytes, arrive, parentContext, scope);
+              observe(host, dispatch, { ...opts, body: bytes }, handler, bytes, now(), parentContext, scope);
             } catch (err) {
               failHandler(handler, err as Error);
             }
@@ -120,8 +115,10 @@ function observe(
       request,
       origin: opts.origin === undefined ? undefined : String(opts.origin),
     });
-    const t = now();
-    const chatContext = step.dispatch(t - arrive < PAUSE_FLOOR_MS ? arrive : t);
+    // Nothing holds the request between its arrival and its dispatch (our preparation is
+    // synchronous), so it is dispatched the instant it arrived: pause is 0. A pause is time a
+    // request waits on something before dispatch, which AgentStep records when start > arrive.
+    const chatContext = step.dispatch(arrive);
     if (host.propagateTraceContext()) injectTraceContext(chatContext, headers);
     outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
     outHandler = observing = observingHandler(handler, step);

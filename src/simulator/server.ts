@@ -39,6 +39,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       sendJson(res, 200, { object: 'list', data: [{ id: opts.model, object: 'model', created: 0, owned_by: 'vllm', root: opts.model, max_model_len: 32768 }] });
       return;
     }
+    // Simulator-only routes: its ground truth, and faults for a simulator in another process.
+    if (req.method === 'GET' && path === '/sim/requests') {
+      sendJson(res, 200, { requests: records });
+      return;
+    }
+    if (req.method === 'POST' && path === '/sim/fault') {
+      const text = await readBody(req);
+      let fault: unknown;
+      let count: unknown;
+      try {
+        ({ fault, count } = JSON.parse(text) as { fault?: unknown; count?: unknown });
+      } catch {
+        // answered below
+      }
+      if (typeof fault !== 'string' || !(FAULTS as string[]).includes(fault)) {
+        sendError(res, 400, 'BadRequestError', `fault must be one of ${FAULTS.join(', ')}`);
+        return;
+      }
+      const n = typeof count === 'number' && count >= 1 ? Math.floor(count) : 1;
+      for (let i = 0; i < n; i++) pendingFaults.push(fault as SimFault);
+      sendJson(res, 200, { fault, count: n });
+      return;
+    }
     if (req.method === 'GET' && path === '/health') {
       res.writeHead(200).end();
       return;
@@ -52,7 +75,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       sendJson(res, 405, { detail: 'Method Not Allowed' });
       return;
     }
-    const receivedAt = await readBody(req).then((text) => ({ text, t: clock() }));
+    // The request reached the engine when its headers did; the body of a completion follows at once.
+    const arrivedAt = clock();
+    const receivedAt = { text: await readBody(req), t: arrivedAt };
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(receivedAt.text);

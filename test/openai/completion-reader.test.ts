@@ -1,0 +1,113 @@
+import { describe, expect, test } from 'vitest';
+import { readCompletion, StreamAccumulator } from '../../src/openai/completion-reader.js';
+import { kvHitRate, mergeUsage } from '../../src/openai/usage.js';
+import { SseParser } from '../../src/sse/sse-parser.js';
+import { SSE_EXPECTATIONS, sseFixture } from '../utils/fixtures.js';
+
+function readStream(text: string, captureContent = false) {
+  const acc = new StreamAccumulator(captureContent);
+  let t = 0;
+  const parser = new SseParser((d) => acc.onEvent(d, ++t));
+  parser.push(Buffer.from(text, 'utf8'));
+  parser.end();
+  return acc.summary;
+}
+
+describe('StreamAccumulator on the real captures', () => {
+  for (const [name, want] of Object.entries(SSE_EXPECTATIONS)) {
+    test(name, () => {
+      for (const capture of [false, true]) {
+        const s = readStream(sseFixture(name), capture);
+        expect(s.dataEvents).toBe(want.dataEvents);
+        expect(s.choiceEvents).toBe(want.choiceEvents);
+        expect(s.done).toBe(want.done);
+        expect(s.finishReasons).toEqual(want.finishReasons);
+        expect(s.malformedEvents).toBe(0);
+        expect(s.id).toBe(want.id);
+        expect(s.model).toBe(want.model);
+        if (want.usage === undefined) expect(s.usage).toBeUndefined();
+        else expect(s.usage).toMatchObject(want.usage);
+        expect(s.usage?.prompt_tokens_details?.cached_tokens).toBe(want.cached);
+      }
+    });
+  }
+
+  test('the tool call is assembled from escaped argument fragments', () => {
+    const s = readStream(sseFixture('vllm-shaped-toolcall-continuous-usage.sse'), true);
+    expect(s.output?.toolCalls).toEqual([{ id: 'chatcmpl-tool-b3b307239370432d9910d4b79b4dbbaa', name: 'searchGoogle', arguments: '{"query": "latest news on ai"}' }]);
+    const mistral = readStream(sseFixture('toolcall-usage-on-finish-chunk-cached-tokens.chunks.jsonl'), true);
+    expect(mistral.output?.toolCalls[0]).toEqual({ id: 'chatcmpl-tool-9f149c74c42f265b', name: 'webSearchTool', arguments: '{"query": "current Berlin weather"}' });
+  });
+
+  test('multi-byte content survives', () => {
+    const s = readStream(sseFixture('vllm-0.9.2-stream-elided-in-shell-comments.txt'), true);
+    expect(s.output?.content).toBe('<think>\n 😊');
+  });
+
+  test('first event and last choice-carrying event times', () => {
+    const s = readStream(sseFixture('vllm-shaped-toolcall-continuous-usage.sse'));
+    expect(s.firstEventAt).toBe(1);
+    expect(s.lastChoiceAt).toBe(8); // the 9th event is the choices: [] usage chunk
+  });
+
+  test('a malformed event is counted and skipped, the rest still read', () => {
+    const s = readStream('data: {"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\ndata: {"id":"x","choices":[{\n\ndata: not json\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}\n\n');
+    expect(s.malformedEvents).toBe(2);
+    expect(s.choiceEvents).toBe(2);
+    expect(s.finishReasons).toEqual(['stop']);
+    expect(s.usage).toEqual({ prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
+  });
+
+  test('usage: null on every chunk (SGLang) is not usage; whitespace around colons is read', () => {
+    const s = readStream('data: {"id":"a", "choices": [ {"index": 0, "delta": {"content": "x"}, "finish_reason": null} ], "usage": null}\n\ndata: {"id":"a", "choices": [{"index": 0, "delta": {}, "finish_reason" : "length"}], "usage": null}\n\n');
+    expect(s.usage).toBeUndefined();
+    expect(s.choiceEvents).toBe(2);
+    expect(s.finishReasons).toEqual(['length']);
+  });
+
+  test('content that quotes JSON keys does not fool the scans', () => {
+    const s = readStream('data: {"id":"a","choices":[{"index":0,"delta":{"content":"{\\"usage\\":{\\"prompt_tokens\\":9},\\"finish_reason\\":\\"stop\\"}"},"finish_reason":null}]}\n\ndata: {"id":"a","choices":[{"index":0,"delta":{"content":"\\"choices\\":[]"},"finish_reason":null}]}\n\n');
+    expect(s.usage).toBeUndefined();
+    expect(s.finishReasons).toEqual([]);
+    expect(s.choiceEvents).toBe(2);
+  });
+});
+
+describe('readCompletion (non-streamed)', () => {
+  test('usage, finish reasons and the message', () => {
+    const s = readCompletion({
+      id: 'chatcmpl-1', model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'hi', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }],
+      usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, prompt_tokens_details: { cached_tokens: 8 } },
+    }, true);
+    expect(s.usage).toEqual({ prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, prompt_tokens_details: { cached_tokens: 8 } });
+    expect(s.finishReasons).toEqual(['tool_calls']);
+    expect(s.output).toEqual({ role: 'assistant', content: 'hi', toolCalls: [{ id: 'c1', name: 'f', arguments: '{}' }] });
+  });
+
+  test('a body that is not an object is malformed', () => {
+    expect(readCompletion(undefined).malformedEvents).toBe(1);
+  });
+});
+
+describe('usage', () => {
+  test('split usage is merged; later values win', () => {
+    let u = mergeUsage(undefined, { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105 });
+    u = mergeUsage(u, { prompt_tokens_details: { cached_tokens: 64 } });
+    u = mergeUsage(u, { completion_tokens: 7, total_tokens: 107 });
+    expect(u).toEqual({ prompt_tokens: 100, completion_tokens: 7, total_tokens: 107, prompt_tokens_details: { cached_tokens: 64 } });
+    expect(kvHitRate(u)).toBe(0.64);
+  });
+
+  test('unknown cached tokens give an unknown hit rate, not 0', () => {
+    expect(kvHitRate({ prompt_tokens: 100 })).toBeUndefined();
+    expect(kvHitRate({ prompt_tokens: 100, prompt_tokens_details: null })).toBeUndefined();
+    expect(kvHitRate({ prompt_tokens: 100, prompt_tokens_details: { cached_tokens: 0 } })).toBe(0);
+    expect(kvHitRate({ prompt_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } })).toBeUndefined();
+  });
+
+  test('garbage values are ignored', () => {
+    expect(mergeUsage(undefined, { prompt_tokens: -1, completion_tokens: 'x', total_tokens: NaN })).toEqual({});
+    expect(mergeUsage(undefined, null)).toBeUndefined();
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, test } from 'vitest';
+import { SseParser } from '../../src/sse/sse-parser.js';
+
+function parse(pieces: (string | Uint8Array)[]): string[] {
+  const out: string[] = [];
+  const p = new SseParser((d) => out.push(d));
+  for (const piece of pieces) {
+    if (typeof piece === 'string') p.pushText(piece);
+    else p.push(piece);
+  }
+  p.end();
+  return out;
+}
+
+describe('SseParser', () => {
+  test('splits events on blank lines and strips one leading space', () => {
+    expect(parse(['data: {"a":1}\n\ndata:{"b":2}\n\n'])).toEqual(['{"a":1}', '{"b":2}']);
+  });
+
+  test('CRLF, lone CR, and a CRLF split across chunks', () => {
+    expect(parse(['data: {"a":1}\r\n\r\ndata: {"b":2}\r\rdata: {"c":3}\r', '\n\r\n'])).toEqual(['{"a":1}', '{"b":2}', '{"c":3}']);
+  });
+
+  test('a line split across many chunks, and a multi-byte character split between bytes', () => {
+    const bytes = Buffer.from('data: {"t":"héllo 😊"}\n\n', 'utf8');
+    const pieces = [...bytes].map((b) => Uint8Array.of(b));
+    expect(parse(pieces)).toEqual(['{"t":"héllo 😊"}']);
+  });
+
+  test('comments and other fields are ignored; multi-line data is joined', () => {
+    expect(parse([': keep-alive\nevent: message\nid: 4\ndata: {"a":\ndata: 1}\n\n'])).toEqual(['{"a":\n1}']);
+  });
+
+  test('events with no blank line between them (KServe) are still separate', () => {
+    expect(parse(['data: {"a":1}\ndata: {"b":2}\ndata: [DONE]\n'])).toEqual(['{"a":1}', '{"b":2}', '[DONE]']);
+  });
+
+  test('a last event without its blank line is dispatched at the end', () => {
+    expect(parse(['data: {"a":1}'])).toEqual(['{"a":1}']);
+  });
+});
