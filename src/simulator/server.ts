@@ -148,8 +148,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         record.chunksSent++;
         if (fault === 'malformed' && index === 1) res.write('data: {"id":"' + id + '","choices":[{"index":0,\n\n');
         if (fault === 'cut' && record.chunksSent >= opts.cutAfterChunks && !last) {
+          // Close the connection once what was written is flushed: the client gets exactly
+          // `cutAfterChunks` events and then a response that never completes.
           engine.cancel(job, 'abort');
-          res.destroy();
+          res.socket?.end();
         }
       },
       onDone: () => {

@@ -195,7 +195,9 @@ export class AgentStep {
       this._sse.end();
       summary = this._stream.summary;
     }
-    this._finish(t, summary, errorTypeOf(err), err);
+    // A client that gives up on a chunk it cannot parse aborts: the cause is the engine's output.
+    const errorType = summary !== undefined && summary.malformedEvents > 0 ? sc.ERROR_TYPE_MALFORMED_RESPONSE : errorTypeOf(err);
+    this._finish(t, summary, errorType, err);
   }
 
   private _finish(t: number, summary: CompletionSummary | undefined, errorType: string | undefined, err: unknown): void {
