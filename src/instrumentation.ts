@@ -4,11 +4,13 @@
  * steps through {@link AgenticInstrumentation.onStepEnd}.
  *
  * It implements `@opentelemetry/instrumentation`'s `Instrumentation` interface without
- * depending on that package: we patch no module, so its module-hooking machinery is not needed,
- * and the package stays at one runtime dependency (undici) beside the API peer.
+ * depending on that package: we patch no module, so its module-hooking machinery is not needed.
+ * The package has no runtime dependency beside the `@opentelemetry/api` peer (`undici` is an
+ * optional peer, for the types of {@link AgenticInstrumentation.interceptor}).
  */
-import { diag, metrics, trace, type Meter, type MeterProvider, type Tracer, type TracerProvider } from '@opentelemetry/api';
-import { getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { diag, metrics, trace, type Meter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import type { Dispatcher } from 'undici';
+import { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { createCompletionInterceptor, type ArrivedRequest, type InterceptorHost } from './http/completion-interceptor.js';
 import { ProgramTracker } from './program/program-tracker.js';
 import { ENV_CAPTURE_MESSAGE_CONTENT } from './semconv.js';
@@ -26,8 +28,6 @@ export class AgenticInstrumentation {
 
   private _config!: AgenticInstrumentationConfig & { enabled: boolean };
   private _paths!: Set<string>;
-  private _captureContent = false;
-  private _tracer: Tracer;
   private _meter: Meter;
   private _enabled = false;
   private _programs!: ProgramTracker;
@@ -38,22 +38,14 @@ export class AgenticInstrumentation {
   private readonly _stepDeps: StepDeps;
 
   constructor(config: AgenticInstrumentationConfig = {}) {
-    this._tracer = trace.getTracer(PACKAGE_NAME, PACKAGE_VERSION);
     this._meter = metrics.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
-    this._applyConfig(config);
-    const self = this;
     this._stepDeps = {
-      get tracer() {
-        return self._tracer;
-      },
-      get providerName() {
-        return self._config.providerName ?? 'vllm';
-      },
-      get captureContent() {
-        return self._captureContent;
-      },
+      tracer: trace.getTracer(PACKAGE_NAME, PACKAGE_VERSION),
+      providerName: 'vllm',
+      captureContent: false,
       onStepEnd: (record) => this._stepEnded(record),
     };
+    this._applyConfig(config);
     this._interceptor = createCompletionInterceptor(this._host());
     if (this._config.enabled) this.enable();
   }
@@ -63,8 +55,13 @@ export class AgenticInstrumentation {
     if (this._enabled) return;
     this._enabled = true;
     if (this._config.installGlobalDispatcher !== false) {
-      this._previous = getGlobalDispatcher();
-      this._installed = this._previous.compose(this._interceptor);
+      const previous = getGlobalDispatcher();
+      if (previous === undefined || typeof previous.compose !== 'function') {
+        diag.warn('agentic-otel: no undici global dispatcher with compose() (undici >= 6.21) to hook; compose instrumentation.interceptor() onto your own dispatcher');
+        return;
+      }
+      this._previous = previous;
+      this._installed = previous.compose(this._interceptor);
       setGlobalDispatcher(this._installed);
     }
   }
@@ -91,7 +88,7 @@ export class AgenticInstrumentation {
 
   /** Called by NodeSDK / registerInstrumentations. */
   setTracerProvider(tracerProvider: TracerProvider): void {
-    this._tracer = tracerProvider.getTracer(PACKAGE_NAME, PACKAGE_VERSION);
+    this._stepDeps.tracer = tracerProvider.getTracer(PACKAGE_NAME, PACKAGE_VERSION);
   }
 
   /** Called by NodeSDK / registerInstrumentations. */
@@ -139,7 +136,8 @@ export class AgenticInstrumentation {
     if (!(idle > 0)) throw new RangeError(`programIdleTimeoutMs must be a positive number, got ${String(config.programIdleTimeoutMs)}`);
     this._config = { ...config, enabled: config.enabled ?? true };
     this._paths = new Set(config.paths ?? DEFAULT_PATHS);
-    this._captureContent = config.captureContent === true || process.env[ENV_CAPTURE_MESSAGE_CONTENT]?.toLowerCase() === 'true';
+    this._stepDeps.providerName = config.providerName ?? 'vllm';
+    this._stepDeps.captureContent = config.captureContent === true || process.env[ENV_CAPTURE_MESSAGE_CONTENT]?.toLowerCase() === 'true';
     this._programs = new ProgramTracker(idle);
   }
 

@@ -103,7 +103,7 @@ function observe(
     const request = text !== undefined ? inspectRequestBody(text) : undefined;
     let outBody: Options['body'] = opts.body;
     if (request !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage()) {
-      outBody = bodyWithIncludeUsage(request);
+      outBody = bodyWithIncludeUsage(request, text);
       if (getHeader(headers, 'content-length') !== undefined) setHeader(headers, 'content-length', String(Buffer.byteLength(outBody)));
     }
     const step = host.beginStep({

@@ -1,13 +1,27 @@
 /**
- * Reads an OpenAI-compatible completion (a streamed one event by event, or a whole JSON body)
- * into what the spans need. Pure: the caller supplies the arrival time of each event.
+ * Reads an OpenAI-compatible completion (a streamed one read by read, or a whole JSON body)
+ * into what the spans need. Pure: the caller supplies the arrival time of each read.
  *
- * Hot path: a stream of N chunks must not cost N full JSON parses. Only the first event (for id
- * and model), events that carry a `usage` object and, when content capture is on, every event
- * are parsed; the rest is read with index scans. Key scans are sound on JSON text because a
- * quote inside a string value is always escaped, so `"usage":` cannot match inside content.
+ * Hot path. A stream of N events must not cost N decodes and N string searches (one search is
+ * ~200 ns even on a 200-byte event). Events arrive as byte ranges from {@link SseParser}; per
+ * event we only compare a few bytes (`[DONE]`, `{…}`) and note the range in a ring of the last
+ * {@link TAIL_EVENTS} events. The first event is decoded and parsed (id, model, early usage);
+ * when the stream ends, the ring is decoded: walking back from the newest event gives the last
+ * one carrying a choice (the last token) and its arrival time; its events give usage and finish
+ * reasons. Engines put usage there in every form we know (a final `choices: []` chunk, every
+ * chunk, the finish chunk, split over the last two: shared/reference/engines.md). With content
+ * capture on, every event is decoded and parsed instead.
+ *
+ * Key scans are sound on JSON text because a quote inside a string value is always escaped,
+ * so `"usage":` cannot match inside content.
  */
+import { SseParser } from '../sse/sse-parser.js';
 import { mergeUsage, type Usage } from './usage.js';
+
+/** Events kept for reading the last token, usage and finish reasons when the stream ends. */
+export const TAIL_EVENTS = 8;
+/** A kept event whose read is larger than this is copied out, so a request retains little. */
+const DETACH_ABOVE_BYTES = 4096;
 
 /** One tool call the model made, assembled from its deltas. */
 export interface OutputToolCall {
@@ -31,91 +45,148 @@ export interface CompletionSummary {
   finishReasons: string[];
   /** SSE data events, `[DONE]` excluded. */
   dataEvents: number;
-  /** Data events whose `choices` is not empty. */
-  choiceEvents: number;
   /** Data events that were not a JSON object. */
   malformedEvents: number;
   /** Whether `data: [DONE]` was seen. */
   done: boolean;
   /** Arrival time of the first data event (the first token). */
   firstEventAt?: number;
-  /** Arrival time of the last data event carrying a choice (the last token). */
+  /** Arrival time of the last data event carrying a choice (the last token); set by finish(). */
   lastChoiceAt?: number;
   output?: OutputMessage;
 }
 
-/** Accumulates the events of one streamed completion. */
+/** Reads one streamed completion: `push` each read with its arrival time, then `finish`. */
 export class StreamAccumulator {
   readonly summary: CompletionSummary = {
     finishReasons: [],
     dataEvents: 0,
-    choiceEvents: 0,
     malformedEvents: 0,
     done: false,
   };
+  private readonly _parser = new SseParser((buf, start, end) => this._event(buf, start, end));
+  private _t = 0;
+  private readonly _ringBuf: Buffer[] = [];
+  private readonly _ringStart: number[] = [];
+  private readonly _ringEnd: number[] = [];
+  private readonly _ringT: number[] = [];
+  private _ringNext = 0;
+  private _finished = false;
 
   /** @param _captureContent assemble the output message (parses every event). */
   constructor(private readonly _captureContent = false) {
     if (_captureContent) this.summary.output = { role: 'assistant', content: '', toolCalls: [] };
   }
 
-  /** Takes one event's data, received at time `t`. */
-  onEvent(data: string, t: number): void {
+  /** Takes one read of the response body, which arrived at time `t`. */
+  push(chunk: Uint8Array, t: number): void {
+    this._t = t;
+    this._parser.push(chunk);
+    this._detachLargeReads();
+  }
+
+  /** Takes decoded text (tests, replays). */
+  pushText(text: string, t: number): void {
+    this.push(Buffer.from(text, 'utf8'), t);
+  }
+
+  /** The stream ended (or failed) at `t`: reads the last token, usage and finish reasons. */
+  finish(t: number = this._t): CompletionSummary {
+    if (this._finished) return this.summary;
+    this._t = t;
+    this._parser.end();
+    this._finished = true;
     const s = this.summary;
-    if (data === '[DONE]') {
+    const n = this._ringBuf.length;
+    const oldest = n < TAIL_EVENTS ? 0 : this._ringNext;
+    const texts: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const i = (oldest + k) % n;
+      texts.push((this._ringBuf[i] as Buffer).toString('utf8', this._ringStart[i], this._ringEnd[i]));
+    }
+    if (!this._captureContent) {
+      for (let k = n - 1; k >= 0; k--) {
+        if (choicesNotEmpty(texts[k] as string)) {
+          s.lastChoiceAt = this._ringT[(oldest + k) % n];
+          break;
+        }
+      }
+      // More than TAIL_EVENTS trailing events without a choice: the last token came before them.
+      if (s.lastChoiceAt === undefined && n === TAIL_EVENTS) s.lastChoiceAt = this._ringT[oldest];
+    }
+    for (const text of texts) {
+      if (hasObjectValue(text, '"usage"')) this._parse(text, undefined, false);
+      else scanFinishReasons(text, s.finishReasons);
+    }
+    return s;
+  }
+
+  private _event(buf: Buffer, start: number, end: number): void {
+    const s = this.summary;
+    if (end - start === 6 && buf[start] === 91 && buf.toString('latin1', start, end) === '[DONE]') {
       s.done = true;
       return;
     }
     s.dataEvents++;
-    if (s.firstEventAt === undefined) s.firstEventAt = t;
-    const needParse = this._captureContent || s.dataEvents === 1 || hasObjectValue(data, '"usage"');
-    if (needParse) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data);
-      } catch {
-        s.malformedEvents++;
-        return;
-      }
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        s.malformedEvents++;
-        return;
-      }
-      this._readObject(parsed as Record<string, unknown>, t);
-      return;
-    }
-    if (!looksLikeObject(data)) {
+    if (s.firstEventAt === undefined) s.firstEventAt = this._t;
+    if (this._captureContent || s.dataEvents === 1) {
+      if (!this._parse(buf.toString('utf8', start, end), this._t, true) || this._captureContent) return;
+    } else if (!looksLikeObject(buf, start, end)) {
       s.malformedEvents++;
       return;
     }
-    if (choicesNotEmpty(data)) {
-      s.choiceEvents++;
-      s.lastChoiceAt = t;
-    }
-    scanFinishReasons(data, s.finishReasons);
+    const i = this._ringBuf.length < TAIL_EVENTS ? this._ringBuf.length : this._ringNext;
+    this._ringBuf[i] = buf;
+    this._ringStart[i] = start;
+    this._ringEnd[i] = end;
+    this._ringT[i] = this._t;
+    this._ringNext = (i + 1) % TAIL_EVENTS;
   }
 
-  private _readObject(o: Record<string, unknown>, t: number): void {
+  private _detachLargeReads(): void {
+    for (let i = 0; i < this._ringBuf.length; i++) {
+      const buf = this._ringBuf[i] as Buffer;
+      if (buf.length <= DETACH_ABOVE_BYTES) continue;
+      const copy = Buffer.from(buf.subarray(this._ringStart[i], this._ringEnd[i]));
+      this._ringBuf[i] = copy;
+      this._ringStart[i] = 0;
+      this._ringEnd[i] = copy.length;
+    }
+  }
+
+  /** Parses one event; false when it is not a JSON object. */
+  private _parse(data: string, t: number | undefined, isEvent: boolean): boolean {
     const s = this.summary;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      if (isEvent) s.malformedEvents++;
+      return false;
+    }
+    const o = parsed as Record<string, unknown>;
     if (s.id === undefined && typeof o['id'] === 'string') s.id = o['id'];
     if (s.model === undefined && typeof o['model'] === 'string') s.model = o['model'];
     if (o['usage'] != null) s.usage = mergeUsage(s.usage, o['usage']);
     const choices = o['choices'];
-    if (!Array.isArray(choices) || choices.length === 0) return;
-    s.choiceEvents++;
-    s.lastChoiceAt = t;
+    if (!Array.isArray(choices) || choices.length === 0) return true;
+    if (t !== undefined && this._captureContent) s.lastChoiceAt = t;
     for (const choice of choices) {
       if (choice === null || typeof choice !== 'object') continue;
       const c = choice as Record<string, unknown>;
       addFinishReason(s.finishReasons, c['finish_reason']);
-      if (s.output && (c['index'] ?? 0) === 0) appendDelta(s.output, c);
+      if (isEvent && s.output && (c['index'] ?? 0) === 0) appendDelta(s.output, c);
     }
+    return true;
   }
 }
 
 /** Reads a non-streamed completion body (already parsed). */
 export function readCompletion(body: unknown, captureContent = false): CompletionSummary {
-  const s: CompletionSummary = { finishReasons: [], dataEvents: 0, choiceEvents: 0, malformedEvents: 0, done: true };
+  const s: CompletionSummary = { finishReasons: [], dataEvents: 0, malformedEvents: 0, done: true };
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     s.malformedEvents = 1;
     return s;
@@ -165,12 +236,12 @@ function addFinishReason(into: string[], reason: unknown): void {
   if (typeof reason === 'string' && reason && !into.includes(reason)) into.push(reason);
 }
 
-function looksLikeObject(data: string): boolean {
-  let i = 0;
-  while (i < data.length && data.charCodeAt(i) <= 32) i++;
-  let j = data.length - 1;
-  while (j > i && data.charCodeAt(j) <= 32) j--;
-  return data.charCodeAt(i) === 123 && data.charCodeAt(j) === 125;
+function looksLikeObject(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && (buf[i] as number) <= 32) i++;
+  let j = end - 1;
+  while (j > i && (buf[j] as number) <= 32) j--;
+  return buf[i] === 123 && buf[j] === 125;
 }
 
 /** Index just past `key` and the following colon (white space allowed), or -1. */

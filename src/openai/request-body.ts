@@ -49,9 +49,22 @@ export function inspectRequestBody(body: string): CompletionRequest | undefined 
   return request;
 }
 
-/** The body with `stream_options.include_usage = true`, other stream options kept. */
-export function bodyWithIncludeUsage(request: CompletionRequest): string {
+/**
+ * The body with `stream_options.include_usage = true`, other stream options kept. When the body
+ * has no `stream_options`, the field is spliced into the original text rather than the whole
+ * body re-serialised: agent bodies carry long contexts, and this runs before every dispatch.
+ */
+export function bodyWithIncludeUsage(request: CompletionRequest, text?: string): string {
   const streamOptions = request.json['stream_options'];
+  if (streamOptions === undefined && text !== undefined) {
+    const open = text.indexOf('{');
+    if (open !== -1) {
+      let next = open + 1;
+      while (next < text.length && (text.charCodeAt(next) <= 32)) next++;
+      const field = text.charCodeAt(next) === 125 ? '"stream_options":{"include_usage":true}' : '"stream_options":{"include_usage":true},';
+      return text.slice(0, open + 1) + field + text.slice(open + 1);
+    }
+  }
   const merged = streamOptions !== null && typeof streamOptions === 'object' ? { ...streamOptions, include_usage: true } : { include_usage: true };
   return JSON.stringify({ ...request.json, stream_options: merged });
 }

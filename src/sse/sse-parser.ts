@@ -1,96 +1,172 @@
 /**
- * An incremental Server-Sent Events reader that yields each event's `data`, with no I/O and no
- * OpenTelemetry: the request hook feeds it the response bytes as they arrive.
+ * An incremental Server-Sent Events framer over raw bytes, with no I/O and no OpenTelemetry:
+ * the request hook feeds it the response as it arrives and gets each event's `data` back as a
+ * byte range, so nothing is decoded unless the caller wants it.
  *
- * It follows the SSE framing (https://html.spec.whatwg.org/multipage/server-sent-events.html)
- * with one tolerance that real engines need: KServe's runtime writes `data:` lines with no blank
- * line between events. When a `data:` line arrives while the pending data is already a complete
- * OpenAI payload (ends in `}` or is `[DONE]`), the pending data is dispatched first instead of
- * being joined with a newline.
+ * It runs on every byte of every streamed completion, so lines are found with the native
+ * `Buffer.indexOf` and fields are recognised by their first bytes; a string is made only for the
+ * rare multi-line event. It follows the SSE framing
+ * (https://html.spec.whatwg.org/multipage/server-sent-events.html) with one tolerance that real
+ * engines need: KServe's runtime writes `data:` lines with no blank line between events, so a
+ * `data:` line that arrives while the pending data is already a complete OpenAI payload (ends in
+ * `}` or is `[DONE]`) dispatches the pending data first instead of being joined to it.
+ *
+ * Lines end in `\n` or `\r\n`. A stream that ends its lines with a lone `\r` (legal SSE, written
+ * by no engine we know) is normalised on a slower path once seen.
  */
+
+/** Receives one event's data: bytes `[start, end)` of `buf`, valid until the next push. */
+export type SseEventSink = (buf: Buffer, start: number, end: number) => void;
+
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;
+
 export class SseParser {
-  private readonly _decoder = new TextDecoder('utf-8');
-  private _buffer = '';
-  private _data: string | undefined;
-  private _lastWasCR = false;
+  private _rest: Buffer | undefined;
+  private _pBuf: Buffer | undefined;
+  private _pStart = 0;
+  private _pEnd = 0;
+  private _pJoined: string | undefined;
+  private _pOwned = false;
+  private _crMode = false;
+  private _dropLF = false;
+  private _seenLF = false;
 
-  /** @param _onData called with the `data` of each complete event, in order. */
-  constructor(private readonly _onData: (data: string) => void) {}
+  constructor(private readonly _sink: SseEventSink) {}
 
-  /** Feeds raw response bytes; a multi-byte character split across chunks is handled. */
+  /** Feeds raw response bytes. */
   push(chunk: Uint8Array): void {
-    this._feed(this._decoder.decode(chunk, { stream: true }));
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this._crMode || (this._rest === undefined && this._pBuf === undefined && !this._seenLF && buf.indexOf(CR) !== -1 && hasLoneCR(buf))) {
+      this._crMode = true;
+      buf = this._normaliseCR(buf);
+    }
+    if (this._rest !== undefined) {
+      buf = Buffer.concat([this._rest, buf]);
+      this._rest = undefined;
+    }
+    let pos = 0;
+    for (let nl = buf.indexOf(LF, pos); nl !== -1; nl = buf.indexOf(LF, pos)) {
+      this._seenLF = true;
+      this._line(buf, pos, nl > pos && buf[nl - 1] === CR ? nl - 1 : nl);
+      pos = nl + 1;
+    }
+    if (pos < buf.length) this._rest = buf.subarray(pos);
+    // An event still pending (no blank line yet) must not point into a buffer the caller may reuse.
+    if (this._pBuf !== undefined && !this._pOwned) this._detachPending();
   }
 
-  /** Feeds text (for callers that already decoded). */
+  /** Feeds text (for callers that hold decoded text). */
   pushText(text: string): void {
-    this._feed(text);
+    this.push(Buffer.from(text, 'utf8'));
   }
 
-  /** Ends the stream: a last event not followed by a blank line is still dispatched. */
+  /** Ends the stream: a last line or event without its terminator is still taken. */
   end(): void {
-    const rest = this._decoder.decode();
-    if (rest) this._feed(rest);
-    if (this._buffer.length > 0) {
-      this._line(this._buffer);
-      this._buffer = '';
+    if (this._rest !== undefined) {
+      const rest = this._rest;
+      this._rest = undefined;
+      this._line(rest, 0, rest.length > 0 && rest[rest.length - 1] === CR ? rest.length - 1 : rest.length);
     }
     this._dispatch();
   }
 
-  private _feed(text: string): void {
-    let start = 0;
-    let buffer = this._buffer;
-    if (this._lastWasCR && text.charCodeAt(0) === 10) start = 1; // the \n of a \r\n split across chunks
-    this._lastWasCR = false;
-    for (let i = start; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      const line = buffer.length > 0 ? buffer + text.slice(start, i) : text.slice(start, i);
-      buffer = '';
-      this._line(line);
-      if (c === 13) {
-        if (i + 1 < text.length) {
-          if (text.charCodeAt(i + 1) === 10) i++;
-        } else {
-          this._lastWasCR = true;
-        }
-      }
-      start = i + 1;
-    }
-    this._buffer = start < text.length ? buffer + text.slice(start) : buffer;
-  }
-
-  private _line(line: string): void {
-    if (line.length === 0) {
+  private _line(buf: Buffer, start: number, end: number): void {
+    if (start === end) {
       this._dispatch();
       return;
     }
-    if (line.charCodeAt(0) === 58 /* ':' comment */) return;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    if (field !== 'data') return; // event, id, retry: nothing an OpenAI stream needs
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (this._data === undefined) {
-      this._data = value;
-    } else if (isCompletePayload(this._data)) {
+    // Only `data` matters to an OpenAI stream: `data:` / `data` alone; comments and other fields are skipped.
+    if (end - start < 4 || buf[start] !== 100 || buf[start + 1] !== 97 || buf[start + 2] !== 116 || buf[start + 3] !== 97) return;
+    let vs = start + 4;
+    if (vs < end) {
+      if (buf[vs] !== COLON) return; // a field named data-something
+      vs++;
+      if (vs < end && buf[vs] === SPACE) vs++;
+    }
+    if (this._pBuf === undefined && this._pJoined === undefined) {
+      this._setPending(buf, vs, end);
+    } else if (this._pendingComplete()) {
       this._dispatch();
-      this._data = value;
+      this._setPending(buf, vs, end);
     } else {
-      this._data += '\n' + value;
+      this._pJoined = this._pendingText() + '\n' + buf.toString('utf8', vs, end);
+      this._pBuf = undefined;
     }
   }
 
+  private _setPending(buf: Buffer, start: number, end: number): void {
+    this._pBuf = buf;
+    this._pStart = start;
+    this._pEnd = end;
+    this._pOwned = false;
+  }
+
+  private _pendingComplete(): boolean {
+    if (this._pJoined !== undefined) {
+      const t = this._pJoined.trimEnd();
+      return t.endsWith('}') || t === '[DONE]';
+    }
+    const b = this._pBuf as Buffer;
+    let e = this._pEnd - 1;
+    while (e >= this._pStart && (b[e] as number) <= SPACE) e--;
+    if (e < this._pStart) return false;
+    return b[e] === 125 /* } */ || (e - this._pStart === 5 && b[this._pStart] === 91 && b[e] === 93); // [DONE]
+  }
+
+  private _pendingText(): string {
+    return this._pJoined ?? (this._pBuf as Buffer).toString('utf8', this._pStart, this._pEnd);
+  }
+
   private _dispatch(): void {
-    if (this._data === undefined) return;
-    const data = this._data;
-    this._data = undefined;
-    this._onData(data);
+    if (this._pJoined !== undefined) {
+      const bytes = Buffer.from(this._pJoined, 'utf8');
+      this._pJoined = undefined;
+      this._sink(bytes, 0, bytes.length);
+    } else if (this._pBuf !== undefined) {
+      const buf = this._pBuf;
+      this._pBuf = undefined;
+      this._sink(buf, this._pStart, this._pEnd);
+    }
+  }
+
+  private _detachPending(): void {
+    const copy = Buffer.from((this._pBuf as Buffer).subarray(this._pStart, this._pEnd));
+    this._pBuf = copy;
+    this._pStart = 0;
+    this._pEnd = copy.length;
+    this._pOwned = true;
+  }
+
+  /** Lone-CR streams: every `\r\n` and lone `\r` becomes `\n`, across chunk boundaries. */
+  private _normaliseCR(buf: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(buf.length);
+    let n = 0;
+    let i = 0;
+    if (this._dropLF && buf[0] === LF) i = 1;
+    this._dropLF = false;
+    for (; i < buf.length; i++) {
+      const c = buf[i] as number;
+      if (c !== CR) {
+        out[n++] = c;
+        continue;
+      }
+      out[n++] = LF;
+      if (i + 1 < buf.length) {
+        if (buf[i + 1] === LF) i++;
+      } else {
+        this._dropLF = true;
+      }
+    }
+    return out.subarray(0, n);
   }
 }
 
-function isCompletePayload(data: string): boolean {
-  const trimmed = data.trimEnd();
-  return trimmed.endsWith('}') || trimmed === '[DONE]';
+function hasLoneCR(buf: Buffer): boolean {
+  for (let i = buf.indexOf(CR); i !== -1; i = buf.indexOf(CR, i + 1)) {
+    if (i + 1 >= buf.length || buf[i + 1] !== LF) return true;
+  }
+  return false;
 }

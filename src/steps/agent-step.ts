@@ -19,7 +19,6 @@ import { readCompletion, StreamAccumulator, type CompletionSummary } from '../op
 import { inputMessagesJson, outputMessagesJson } from '../openai/messages.js';
 import type { CompletionRequest } from '../openai/request-body.js';
 import { cachedTokens, kvHitRate } from '../openai/usage.js';
-import { SseParser } from '../sse/sse-parser.js';
 import { errorTypeOf } from '../http/error-type.js';
 import * as sc from '../semconv.js';
 import type { StepRecord } from '../types.js';
@@ -59,9 +58,7 @@ export class AgentStep {
   private _start: number;
   private _status = 0;
   private _mode: 'sse' | 'json' | 'opaque' | 'error' = 'opaque';
-  private _sse: SseParser | undefined;
   private _stream: StreamAccumulator | undefined;
-  private _chunkTime = 0;
   private _jsonChunks: Buffer[] | undefined;
   private _jsonBytes = 0;
   private _firstByteAt: number | undefined;
@@ -142,8 +139,7 @@ export class AgentStep {
     const type = headerValue(headers['content-type']) ?? '';
     if (type.includes('text/event-stream')) {
       this._mode = 'sse';
-      const stream = (this._stream = new StreamAccumulator(this._deps.captureContent));
-      this._sse = new SseParser((data) => stream.onEvent(data, this._chunkTime));
+      this._stream = new StreamAccumulator(this._deps.captureContent);
     } else if (type.includes('json')) {
       this._mode = 'json';
       this._jsonChunks = [];
@@ -156,8 +152,7 @@ export class AgentStep {
     if (this._firstByteAt === undefined) this._firstByteAt = t;
     this._lastByteAt = t;
     if (this._mode === 'sse') {
-      this._chunkTime = t;
-      this._sse?.push(chunk);
+      this._stream?.push(chunk, t);
     } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
       this._jsonBytes += chunk.length;
       if (this._jsonBytes <= MAX_JSON_BODY_BYTES) this._jsonChunks.push(chunk);
@@ -168,10 +163,8 @@ export class AgentStep {
   /** The response ended at `t`. */
   onResponseEnd(t: number): void {
     let summary: CompletionSummary | undefined;
-    if (this._mode === 'sse' && this._sse !== undefined && this._stream !== undefined) {
-      this._chunkTime = t;
-      this._sse.end();
-      summary = this._stream.summary;
+    if (this._mode === 'sse' && this._stream !== undefined) {
+      summary = this._stream.finish(t);
     } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
       let body: unknown;
       try {
@@ -190,10 +183,8 @@ export class AgentStep {
   /** The request failed at `t` (refused, reset, aborted, cut midway, timed out). */
   onError(err: unknown, t: number): void {
     let summary: CompletionSummary | undefined;
-    if (this._mode === 'sse' && this._sse !== undefined && this._stream !== undefined) {
-      this._chunkTime = this._lastByteAt ?? t;
-      this._sse.end();
-      summary = this._stream.summary;
+    if (this._mode === 'sse' && this._stream !== undefined) {
+      summary = this._stream.finish(this._lastByteAt ?? t);
     }
     // A client that gives up on a chunk it cannot parse aborts: the cause is the engine's output.
     const errorType = summary !== undefined && summary.malformedEvents > 0 ? sc.ERROR_TYPE_MALFORMED_RESPONSE : errorTypeOf(err);

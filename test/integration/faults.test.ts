@@ -64,7 +64,7 @@ async function outcome(client: Client, scenario: Scenario): Promise<unknown> {
       return { status: res.statusCode, text: normalize(await res.body.text()) };
     }
     const openai = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: 'k', maxRetries: 0, timeout: 300 });
-    const stream = await openai.chat.completions.create(JSON.parse(body), { headers });
+    const stream = await openai.chat.completions.create(JSON.parse(body) as OpenAI.ChatCompletionCreateParamsStreaming, { headers });
     const chunks: string[] = [];
     for await (const c of stream) {
       chunks.push(normalize(JSON.stringify(c)));

@@ -4,13 +4,21 @@ import { kvHitRate, mergeUsage } from '../../src/openai/usage.js';
 import { SseParser } from '../../src/sse/sse-parser.js';
 import { SSE_EXPECTATIONS, sseFixture } from '../utils/fixtures.js';
 
+/** The data of every event of an SSE text. */
+function eventsOf(text: string): string[] {
+  const events: string[] = [];
+  const parser = new SseParser((buf, start, end) => events.push(buf.toString('utf8', start, end)));
+  parser.pushText(text);
+  parser.end();
+  return events;
+}
+
+/** Reads a stream with each event in a read of its own, arriving at t = its 1-based position. */
 function readStream(text: string, captureContent = false) {
   const acc = new StreamAccumulator(captureContent);
   let t = 0;
-  const parser = new SseParser((d) => acc.onEvent(d, ++t));
-  parser.push(Buffer.from(text, 'utf8'));
-  parser.end();
-  return acc.summary;
+  for (const e of eventsOf(text)) acc.pushText(`data: ${e}\n\n`, e === '[DONE]' ? t : ++t);
+  return acc.finish();
 }
 
 describe('StreamAccumulator on the real captures', () => {
@@ -19,7 +27,7 @@ describe('StreamAccumulator on the real captures', () => {
       for (const capture of [false, true]) {
         const s = readStream(sseFixture(name), capture);
         expect(s.dataEvents).toBe(want.dataEvents);
-        expect(s.choiceEvents).toBe(want.choiceEvents);
+        expect(s.lastChoiceAt).toBe(want.lastChoiceEvent);
         expect(s.done).toBe(want.done);
         expect(s.finishReasons).toEqual(want.finishReasons);
         expect(s.malformedEvents).toBe(0);
@@ -44,6 +52,50 @@ describe('StreamAccumulator on the real captures', () => {
     expect(s.output?.content).toBe('<think>\n 😊');
   });
 
+  test('many events in one read: the read\'s time, found walking back past the usage chunk', () => {
+    const acc = new StreamAccumulator();
+    const frames = eventsOf(sseFixture('vllm-shaped-toolcall-continuous-usage.sse')).map((e) => `data: ${e}\n\n`);
+    acc.pushText(frames.slice(0, 4).join(''), 10);
+    acc.pushText(frames.slice(4).join(''), 20); // ends with the choices: [] usage chunk and [DONE]
+    const s = acc.finish();
+    expect(s.firstEventAt).toBe(10);
+    expect(s.lastChoiceAt).toBe(20);
+    expect(s.usage).toMatchObject({ prompt_tokens: 226, completion_tokens: 20 });
+    expect(s.finishReasons).toEqual(['tool_calls']);
+  });
+
+  test('a read split mid-event: the event arrives with the read that completes it', () => {
+    const acc = new StreamAccumulator();
+    const text = 'data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"id":"a","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n';
+    const cut = text.length - 20;
+    acc.pushText(text.slice(0, cut), 1);
+    acc.pushText(text.slice(cut), 2);
+    const s = acc.finish();
+    expect(s.lastChoiceAt).toBe(2);
+    expect(s.finishReasons).toEqual(['stop']);
+  });
+
+  test('a long stream: usage and finish from its tail, early events not re-read', () => {
+    const acc = new StreamAccumulator();
+    const chunk = (i: number, finish: string | null) => `data: {"id":"x","choices":[{"index":0,"delta":{"content":"t${i}"},"finish_reason":${finish ? `"${finish}"` : 'null'}}]}\n\n`;
+    for (let i = 0; i < 500; i++) acc.pushText(chunk(i, i === 499 ? 'length' : null), i + 1);
+    acc.pushText('data: {"id":"x","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":500,"total_tokens":509}}\n\ndata: [DONE]\n\n', 600);
+    const s = acc.finish();
+    expect(s.dataEvents).toBe(501);
+    expect(s.lastChoiceAt).toBe(500);
+    expect(s.finishReasons).toEqual(['length']);
+    expect(s.usage).toEqual({ prompt_tokens: 9, completion_tokens: 500, total_tokens: 509 });
+  });
+
+  test('an event kept from a large read is copied out; the read is not retained', () => {
+    const acc = new StreamAccumulator();
+    // The first event is parsed on arrival; the second is kept in the tail ring.
+    const big = Buffer.from('data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"id":"a","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n' + ':' + 'p'.repeat(8000) + '\n');
+    acc.push(big, 1);
+    big.fill(0x20); // a caller reusing its buffer must not corrupt what we kept
+    expect(acc.finish().finishReasons).toEqual(['stop']);
+  });
+
   test('first event and last choice-carrying event times', () => {
     const s = readStream(sseFixture('vllm-shaped-toolcall-continuous-usage.sse'));
     expect(s.firstEventAt).toBe(1);
@@ -53,7 +105,7 @@ describe('StreamAccumulator on the real captures', () => {
   test('a malformed event is counted and skipped, the rest still read', () => {
     const s = readStream('data: {"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\ndata: {"id":"x","choices":[{\n\ndata: not json\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}\n\n');
     expect(s.malformedEvents).toBe(2);
-    expect(s.choiceEvents).toBe(2);
+    expect(s.lastChoiceAt).toBe(4);
     expect(s.finishReasons).toEqual(['stop']);
     expect(s.usage).toEqual({ prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
   });
@@ -61,7 +113,7 @@ describe('StreamAccumulator on the real captures', () => {
   test('usage: null on every chunk (SGLang) is not usage; whitespace around colons is read', () => {
     const s = readStream('data: {"id":"a", "choices": [ {"index": 0, "delta": {"content": "x"}, "finish_reason": null} ], "usage": null}\n\ndata: {"id":"a", "choices": [{"index": 0, "delta": {}, "finish_reason" : "length"}], "usage": null}\n\n');
     expect(s.usage).toBeUndefined();
-    expect(s.choiceEvents).toBe(2);
+    expect(s.lastChoiceAt).toBe(2);
     expect(s.finishReasons).toEqual(['length']);
   });
 
@@ -69,7 +121,7 @@ describe('StreamAccumulator on the real captures', () => {
     const s = readStream('data: {"id":"a","choices":[{"index":0,"delta":{"content":"{\\"usage\\":{\\"prompt_tokens\\":9},\\"finish_reason\\":\\"stop\\"}"},"finish_reason":null}]}\n\ndata: {"id":"a","choices":[{"index":0,"delta":{"content":"\\"choices\\":[]"},"finish_reason":null}]}\n\n');
     expect(s.usage).toBeUndefined();
     expect(s.finishReasons).toEqual([]);
-    expect(s.choiceEvents).toBe(2);
+    expect(s.lastChoiceAt).toBe(2);
   });
 });
 

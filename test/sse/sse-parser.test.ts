@@ -3,7 +3,7 @@ import { SseParser } from '../../src/sse/sse-parser.js';
 
 function parse(pieces: (string | Uint8Array)[]): string[] {
   const out: string[] = [];
-  const p = new SseParser((d) => out.push(d));
+  const p = new SseParser((buf, start, end) => out.push(buf.toString('utf8', start, end)));
   for (const piece of pieces) {
     if (typeof piece === 'string') p.pushText(piece);
     else p.push(piece);
@@ -37,5 +37,19 @@ describe('SseParser', () => {
 
   test('a last event without its blank line is dispatched at the end', () => {
     expect(parse(['data: {"a":1}'])).toEqual(['{"a":1}']);
+  });
+
+  test('an event pending across reads survives the caller reusing its buffer', () => {
+    const out: string[] = [];
+    const p = new SseParser((buf, start, end) => out.push(buf.toString('utf8', start, end)));
+    const reused = Buffer.from('data: {"a":1}\n');
+    p.push(reused);
+    reused.fill(0x78);
+    p.push(Buffer.from('\n'));
+    expect(out).toEqual(['{"a":1}']);
+  });
+
+  test('bytes: [DONE], data with no space, a field that only starts with data', () => {
+    expect(parse(['data:[DONE]\n\ndataset: x\ndata\n\n'])).toEqual(['[DONE]', '']);
   });
 });

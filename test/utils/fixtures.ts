@@ -41,25 +41,28 @@ export function sseFixture(name: string): string {
   return text;
 }
 
-/** Fixture file names with what a person reads off each by hand. */
+/**
+ * Fixture file names with what a person reads off each by hand. `lastChoiceEvent` is the
+ * 1-based position of the last data event whose `choices` is not empty (the last token).
+ */
 export const SSE_EXPECTATIONS = {
   'vllm-shaped-toolcall-continuous-usage.sse': {
-    dataEvents: 9, choiceEvents: 8, done: true, finishReasons: ['tool_calls'],
+    dataEvents: 9, lastChoiceEvent: 8, done: true, finishReasons: ['tool_calls'],
     usage: { prompt_tokens: 226, completion_tokens: 20, total_tokens: 246 }, cached: undefined,
     id: 'chat-2267f7e2910a4254bac0650ba74cfc1c', model: 'meta/llama-3.1-8b-instruct:fp8',
   },
   'toolcall-usage-on-finish-chunk-cached-tokens.chunks.jsonl': {
-    dataEvents: 3, choiceEvents: 3, done: false, finishReasons: ['tool_calls'],
+    dataEvents: 3, lastChoiceEvent: 3, done: false, finishReasons: ['tool_calls'],
     usage: { prompt_tokens: 171, completion_tokens: 14, total_tokens: 185 }, cached: 128,
     id: '735e434874a24f68a2390b3cab149242', model: 'zai-glm-5-2',
   },
   'vllm-0.9.2-stream-elided-in-shell-comments.txt': {
-    dataEvents: 6, choiceEvents: 6, done: true, finishReasons: ['stop'],
+    dataEvents: 6, lastChoiceEvent: 6, done: true, finishReasons: ['stop'],
     usage: undefined, cached: undefined,
     id: 'chatcmpl-dc461701bc424bac9de697c529922071', model: 'Qwen/Qwen3-0.6B',
   },
   'kserve-hf-runtime-elided-no-blank-lines.sse': {
-    dataEvents: 6, choiceEvents: 6, done: true, finishReasons: [],
+    dataEvents: 6, lastChoiceEvent: 6, done: true, finishReasons: [],
     usage: undefined, cached: undefined,
     id: 'cmpl-22e12eb9fa5e4b0c9726cef4a9ac993c', model: 'llama3',
   },

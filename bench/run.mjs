@@ -1,0 +1,105 @@
+// npm run bench: the cost of agentic-otel on the request path, measured side by side in one run.
+//
+// 2,000 streamed completions of 256 chunks at concurrency 32 against a local SSE server (its own
+// process), through Node's global fetch (what the openai client uses) and through undici.request:
+// bare, with our instrumentation, and with @opentelemetry/instrumentation-undici. Modes are
+// interleaved over several rounds and the median throughput of each is reported, with its ratio
+// to bare. Both instrumentations record into a real SDK tracer provider whose exporter discards.
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { context, propagation } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CHUNKS = 256;
+
+const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { env: { ...process.env, CHUNKS: String(CHUNKS) }, stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+const discard = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 65536, maxExportBatchSize: 4096 })] });
+
+const ours = new AgenticInstrumentation({ enabled: false });
+ours.setTracerProvider(provider);
+const theirs = new UndiciInstrumentation({ enabled: false });
+theirs.setTracerProvider(provider);
+
+const payload = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages: [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }] });
+const headers = { 'content-type': 'application/json' };
+
+const clients = {
+  fetch: async () => {
+    const res = await fetch(url, { method: 'POST', headers, body: payload });
+    const reader = res.body.getReader();
+    let bytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return bytes;
+      bytes += value.byteLength;
+    }
+  },
+  'undici.request': async () => {
+    const res = await request(url, { method: 'POST', headers, body: payload });
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += chunk.byteLength;
+    return bytes;
+  },
+};
+
+const modes = {
+  bare: { on() {}, off() {} },
+  'agentic-otel': { on: () => ours.enable(), off: () => ours.disable() },
+  'instrumentation-undici': { on: () => theirs.enable(), off: () => theirs.disable() },
+};
+
+async function runOnce(client) {
+  let next = 0;
+  let bytes = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => withProgram(`bench-${w}`, async () => {
+    while (next < REQUESTS) {
+      next++;
+      bytes += await client();
+    }
+  })));
+  const seconds = (performance.now() - start) / 1000;
+  return { rps: REQUESTS / seconds, bytes };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`agentic-otel bench: ${REQUESTS} streamed completions × ${CHUNKS} chunks, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
+const results = {};
+for (const [clientName, client] of Object.entries(clients)) {
+  for (const mode of Object.values(modes)) { mode.on(); await runOnce(client); mode.off(); } // warm-up
+  const rps = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, mode] of Object.entries(modes)) {
+      mode.on();
+      globalThis.gc?.();
+      const r = await runOnce(client);
+      mode.off();
+      rps[name].push(r.rps);
+      await sleep(50);
+    }
+  }
+  results[clientName] = Object.fromEntries(Object.entries(rps).map(([m, xs]) => [m, median(xs)]));
+}
+
+console.log('\nclient           mode                     completions/s   chunks/s    ratio to bare');
+for (const [clientName, byMode] of Object.entries(results)) {
+  for (const [mode, rps] of Object.entries(byMode)) {
+    console.log(`${clientName.padEnd(16)} ${mode.padEnd(24)} ${rps.toFixed(0).padStart(13)} ${(rps * CHUNKS).toFixed(0).padStart(10)}    ${(rps / byMode.bare).toFixed(3)}`);
+  }
+}
+await provider.shutdown();
+server.kill('SIGTERM');

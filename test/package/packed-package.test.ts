@@ -1,0 +1,75 @@
+/**
+ * The package as a user installs it: `npm pack`, unpacked into a fresh node_modules, imported
+ * from ES modules and required from CommonJS, and both at once in one process (the dual-package
+ * case: `withProgram` from one copy must reach the other copy's hook). The bin runs.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+let dir: string;
+
+beforeAll(() => {
+  if (!existsSync(join(repo, 'dist/esm/index.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repo, stdio: 'inherit' });
+  dir = mkdtempSync(join(tmpdir(), 'agentic-otel-pack-'));
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const tarball = join(dir, (JSON.parse(out) as { filename: string }[])[0]!.filename);
+  const pkgDir = join(dir, 'node_modules/agentic-otel');
+  mkdirSync(pkgDir, { recursive: true });
+  execFileSync('tar', ['-xzf', tarball, '-C', pkgDir, '--strip-components=1']);
+  // Its one required peer, as the application would have it. No `undici` package: the hook
+  // must run on the undici that Node bundles for `fetch`.
+  mkdirSync(join(dir, 'node_modules/@opentelemetry'), { recursive: true });
+  symlinkSync(join(repo, 'node_modules/@opentelemetry/api'), join(dir, 'node_modules/@opentelemetry/api'));
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const USE = `
+  const slot = Symbol.for('undici.globalDispatcher.1');
+  const untouched = globalThis[slot] === undefined; // loading the package installs nothing
+  const sim = await startSimulator();
+  const inst = new AgenticInstrumentation();
+  const steps = [];
+  inst.onStepEnd((r) => steps.push(r));
+  await withProgram('packed', () => fetch(sim.url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: sim.model, messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: 3 }) }).then((r) => r.text()));
+  inst.disable();
+  await sim.close();
+  console.log(JSON.stringify({ untouched, programId: steps[0].programId, outputTokens: steps[0].outputTokens, spanName: semconv.SPAN_AGENT_STEP, version: PACKAGE_VERSION }));
+`;
+
+function run(file: string, source: string): { untouched: boolean; programId: string; outputTokens: number; spanName: string; version: string } {
+  writeFileSync(join(dir, file), source);
+  const out = execFileSync(process.execPath, [file], { cwd: dir, encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
+
+test('ES module consumers', () => {
+  const got = run('esm.mjs', `import { AgenticInstrumentation, withProgram, semconv, PACKAGE_VERSION } from 'agentic-otel';\nimport { startSimulator } from 'agentic-otel/simulator';\n${USE}`);
+  expect(got).toEqual({ untouched: true, programId: 'packed', outputTokens: 3, spanName: 'agent.step', version });
+});
+
+test('CommonJS consumers', () => {
+  const got = run('cjs.cjs', `const { AgenticInstrumentation, withProgram, semconv, PACKAGE_VERSION } = require('agentic-otel');\nconst { startSimulator } = require('agentic-otel/simulator');\n(async () => {${USE}})();`);
+  expect(got).toEqual({ untouched: true, programId: 'packed', outputTokens: 3, spanName: 'agent.step', version });
+});
+
+test('both builds in one process share the program scope', () => {
+  const got = run('mixed.mjs', `import { createRequire } from 'node:module';\nimport { AgenticInstrumentation, semconv, PACKAGE_VERSION } from 'agentic-otel';\nimport { startSimulator } from 'agentic-otel/simulator';\nconst { withProgram } = createRequire(import.meta.url)('agentic-otel');\n${USE}`);
+  expect(got.programId).toBe('packed');
+});
+
+test('the bin prints its usage', () => {
+  const out = execFileSync(process.execPath, [join(dir, 'node_modules/agentic-otel/dist/esm/cli/main.js'), '--help'], { encoding: 'utf8' });
+  expect(out).toContain('agentic-otel simulator');
+});
+
+test('PACKAGE_VERSION is the version in package.json', async () => {
+  const { PACKAGE_VERSION } = await import('../../src/version.js');
+  expect(PACKAGE_VERSION).toBe(version);
+});
