@@ -20,8 +20,12 @@ import { mergeUsage, type Usage } from './usage.js';
 
 /** Events kept for reading the last token, usage and finish reasons when the stream ends. */
 export const TAIL_EVENTS = 8;
-/** A kept event whose read is larger than this is copied out, so a request retains little. */
-const DETACH_ABOVE_BYTES = 4096;
+/**
+ * A kept event is a view into the network read's memory, which undici allocates per socket read
+ * (~50 KB). A view whose backing store is larger than this is copied out, so a request in flight
+ * retains its last few events, not the reads they came in.
+ */
+const DETACH_BACKING_ABOVE_BYTES = 16 * 1024;
 
 /** One tool call the model made, assembled from its deltas. */
 export interface OutputToolCall {
@@ -71,6 +75,7 @@ export class StreamAccumulator {
   private readonly _ringEnd: number[] = [];
   private readonly _ringT: number[] = [];
   private _ringNext = 0;
+  private _keptThisRead = 0;
   private _finished = false;
 
   /** @param _captureContent assemble the output message (parses every event). */
@@ -81,8 +86,9 @@ export class StreamAccumulator {
   /** Takes one read of the response body, which arrived at time `t`. */
   push(chunk: Uint8Array, t: number): void {
     this._t = t;
+    this._keptThisRead = 0;
     this._parser.push(chunk);
-    this._detachLargeReads();
+    if (this._keptThisRead > 0) this._detachKept();
   }
 
   /** Takes decoded text (tests, replays). */
@@ -141,12 +147,16 @@ export class StreamAccumulator {
     this._ringEnd[i] = end;
     this._ringT[i] = this._t;
     this._ringNext = (i + 1) % TAIL_EVENTS;
+    this._keptThisRead++;
   }
 
-  private _detachLargeReads(): void {
-    for (let i = 0; i < this._ringBuf.length; i++) {
+  /** Copies out the events this read added to the ring, when they would pin a large read. */
+  private _detachKept(): void {
+    const n = this._ringBuf.length;
+    for (let k = 1; k <= Math.min(this._keptThisRead, n); k++) {
+      const i = (this._ringNext - k + n) % n;
       const buf = this._ringBuf[i] as Buffer;
-      if (buf.length <= DETACH_ABOVE_BYTES) continue;
+      if (buf.buffer.byteLength <= DETACH_BACKING_ABOVE_BYTES) continue;
       const copy = Buffer.from(buf.subarray(this._ringStart[i], this._ringEnd[i]));
       this._ringBuf[i] = copy;
       this._ringStart[i] = 0;

@@ -89,10 +89,13 @@ describe('StreamAccumulator on the real captures', () => {
 
   test('an event kept from a large read is copied out; the read is not retained', () => {
     const acc = new StreamAccumulator();
-    // The first event is parsed on arrival; the second is kept in the tail ring.
-    const big = Buffer.from('data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"id":"a","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n' + ':' + 'p'.repeat(8000) + '\n');
-    acc.push(big, 1);
-    big.fill(0x20); // a caller reusing its buffer must not corrupt what we kept
+    // As undici delivers it: a small view into a large socket read. The first event is parsed on
+    // arrival; the second is kept in the tail ring.
+    const text = 'data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"id":"a","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n';
+    const backing = Buffer.alloc(64 * 1024);
+    const length = backing.write(text);
+    acc.push(backing.subarray(0, length), 1);
+    backing.fill(0x20); // the read's memory is reused
     expect(acc.finish().finishReasons).toEqual(['stop']);
   });
 
