@@ -13,6 +13,12 @@ import type { Dispatcher } from 'undici';
 import { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { createCompletionInterceptor, type ArrivedRequest, type InterceptorHost } from './http/completion-interceptor.js';
 import { ProgramTracker } from './program/program-tracker.js';
+import { ProgramProfiles, type ProgramProfile, type ProgramView } from './profiles/program-profiles.js';
+import { formatStepRow } from './profiles/step-csv.js';
+import { StepProfileWriter } from './profiles/step-profile-writer.js';
+import { StatusServer } from './profiles/status-server.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ENV_CAPTURE_MESSAGE_CONTENT } from './semconv.js';
 import { AgentStep, type StepDeps } from './steps/agent-step.js';
 import type { AgenticInstrumentationConfig, StepRecord } from './types.js';
@@ -20,6 +26,23 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
 const DEFAULT_PATHS = ['/v1/chat/completions', '/v1/completions'];
 const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+const ENV_PROFILE_DIR = 'AGENTIC_OTEL_PROFILE_DIR';
+
+/** `instrumentation.profiles`: ThunderAgent's per-program views. */
+export interface ProfilesApi {
+  /** Whether profiling is on (the CSV and the profile views). */
+  readonly enabled: boolean;
+  /** The CSV being written, when profiling is on. */
+  readonly csvPath: string | undefined;
+  /** One program's profile (undefined when unknown or profiling is off). */
+  get(programId: string): ProgramProfile | undefined;
+  /** Every live program's profile (empty when profiling is off). */
+  all(): Record<string, ProgramProfile>;
+  /** Every live program: backend, status, tokens, steps, and its profile when profiling is on. */
+  programs(): Record<string, ProgramView>;
+  /** Writes the CSV rows still queued (they are otherwise written within a second, and on shutdown). */
+  flush(): Promise<void>;
+}
 
 /** Splits every LLM call of every agent program into phases, as spans. */
 export class AgenticInstrumentation {
@@ -36,6 +59,10 @@ export class AgenticInstrumentation {
   private _previous: Dispatcher | undefined;
   private readonly _stepListeners = new Set<(record: StepRecord) => void>();
   private readonly _stepDeps: StepDeps;
+  private _profiles!: ProgramProfiles;
+  private _writer: StepProfileWriter | undefined;
+  private _status: StatusServer | undefined;
+  private _statusListening: Promise<number | undefined> = Promise.resolve(undefined);
 
   constructor(config: AgenticInstrumentationConfig = {}) {
     this._meter = metrics.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
@@ -64,6 +91,7 @@ export class AgenticInstrumentation {
       this._installed = previous.compose(this._interceptor);
       setGlobalDispatcher(this._installed);
     }
+    this._startStatusServer();
   }
 
   /**
@@ -79,6 +107,42 @@ export class AgenticInstrumentation {
     this._installed = undefined;
     this._previous = undefined;
     this._programs.clear();
+    void this.shutdown();
+  }
+
+  /**
+   * Writes every step profile row still queued and closes the status server. Call it before
+   * the process exits (NodeSDK's shutdown does not reach instrumentations).
+   */
+  async shutdown(): Promise<void> {
+    const status = this._status;
+    this._status = undefined;
+    await Promise.all([this._writer?.shutdown(), status?.close()]);
+  }
+
+  /** ThunderAgent's per-program views. */
+  get profiles(): ProfilesApi {
+    const profiles = this._profiles;
+    const enabled = this._writer !== undefined;
+    return {
+      enabled,
+      csvPath: this._writer?.path,
+      get: (id) => (enabled ? profiles.get(id) : undefined),
+      all: () => (enabled ? profiles.all() : {}),
+      programs: () => {
+        const views = profiles.programs();
+        if (!enabled) for (const v of Object.values(views)) v.profile = null;
+        return views;
+      },
+      flush: async () => {
+        await this._writer?.flush();
+      },
+    };
+  }
+
+  /** The status server's port once it listens (undefined when it is off or failed to start). */
+  statusServerPort(): Promise<number | undefined> {
+    return this._statusListening;
   }
 
   /** Whether the hook is observing. */
@@ -138,7 +202,44 @@ export class AgenticInstrumentation {
     this._paths = new Set(config.paths ?? DEFAULT_PATHS);
     this._stepDeps.providerName = config.providerName ?? 'vllm';
     this._stepDeps.captureContent = config.captureContent === true || process.env[ENV_CAPTURE_MESSAGE_CONTENT]?.toLowerCase() === 'true';
-    this._programs = new ProgramTracker(idle);
+    const programs = (this._programs = new ProgramTracker(idle));
+    this._profiles = new ProgramProfiles(idle, (id) => (programs.get(id)?.inFlight ?? 0) > 0);
+    const envDir = process.env[ENV_PROFILE_DIR];
+    const profileDir = typeof config.profile === 'object' && config.profile.dir !== undefined ? config.profile.dir : envDir;
+    const profiling = config.profile === true || typeof config.profile === 'object' || (config.profile === undefined && envDir !== undefined && envDir !== '');
+    if (profiling) {
+      const dir = profileDir !== undefined && profileDir !== '' ? profileDir : join(tmpdir(), 'agentic_otel_profiles');
+      if (this._writer?.dir !== dir) {
+        void this._writer?.shutdown();
+        this._writer = new StepProfileWriter(dir);
+      }
+    } else if (this._writer !== undefined) {
+      void this._writer.shutdown();
+      this._writer = undefined;
+    }
+  }
+
+  private _startStatusServer(): void {
+    const options = this._config.statusServer;
+    if (options === undefined || this._status !== undefined) return;
+    const server = (this._status = new StatusServer());
+    const profilingOff = { status: 400, body: { error: 'profiling is not enabled (set profile: true or AGENTIC_OTEL_PROFILE_DIR)' } };
+    server.route('/health', () => {
+      const programs = Object.values(this._profiles.programs());
+      const reasoning = programs.filter((p) => p.status === 'reasoning').length;
+      return { status: 200, body: { status: 'ok', profile_enabled: this.profiles.enabled, programs_count: programs.length, reasoning_count: reasoning, acting_count: programs.length - reasoning } };
+    });
+    server.route('/programs', () => ({ status: 200, body: this.profiles.programs() }));
+    server.route('/profiles', () => (this.profiles.enabled ? { status: 200, body: this.profiles.all() } : profilingOff));
+    server.route('/profiles', (id) => {
+      if (!this.profiles.enabled) return profilingOff;
+      const profile = this.profiles.get(id as string);
+      return profile === undefined ? { status: 404, body: { error: `no profile for program ${id as string}` } } : { status: 200, body: profile };
+    }, { prefix: true });
+    this._statusListening = server.listen(options.port, options.host ?? '127.0.0.1').catch((err: unknown) => {
+      diag.error(`agentic-otel: status server could not listen on ${options.host ?? '127.0.0.1'}:${options.port}`, err);
+      return undefined;
+    });
   }
 
   private _host(): InterceptorHost {
@@ -165,11 +266,14 @@ export class AgenticInstrumentation {
       request: arrived.request,
       serverAddress: server?.address,
       serverPort: server?.port,
+      backend: arrived.origin,
     });
   }
 
   private _stepEnded(record: StepRecord): void {
     this._programs.endStep(record.programId, record.endTime);
+    this._profiles.add(record);
+    this._writer?.write(formatStepRow(record));
     for (const listener of this._stepListeners) {
       try {
         listener(record);

@@ -54,6 +54,19 @@ export interface AgenticInstrumentationConfig {
    * @default 1800000 (30 minutes)
    */
   programIdleTimeoutMs?: number;
+  /**
+   * Per-step profiles as ThunderAgent writes them: `{dir}/step_profiles.csv` and the
+   * `/profiles` views. `true` uses `<os tmpdir>/agentic_otel_profiles`. The environment variable
+   * `AGENTIC_OTEL_PROFILE_DIR` also turns it on, with that directory.
+   * @default false
+   */
+  profile?: boolean | { dir?: string };
+  /**
+   * Serve ThunderAgent's JSON views over HTTP: `GET /profiles`, `/profiles/{program_id}`,
+   * `/programs`, `/health`. Off unless given.
+   * @default undefined (host defaults to 127.0.0.1)
+   */
+  statusServer?: { port: number; host?: string };
 }
 
 /** Options of {@link withProgram}. */
@@ -89,6 +102,8 @@ export interface StepRecord {
   cachedTokens?: number;
   totalTokens?: number;
   finishReasons: string[];
+  /** The engine the request went to (its origin, e.g. `http://127.0.0.1:8000`). */
+  backend?: string;
   /** Set when the request failed; the low-cardinality `error.type`. */
   errorType?: string;
   /** Epoch milliseconds. */

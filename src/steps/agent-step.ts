@@ -47,6 +47,8 @@ export interface StepInit {
   request: CompletionRequest | undefined;
   serverAddress: string | undefined;
   serverPort: number | undefined;
+  /** The request's origin, for the program view. */
+  backend: string | undefined;
 }
 
 /** The spans and measurements of one step. */
@@ -290,6 +292,7 @@ export class AgentStep {
     };
     if (inferenceS !== undefined) record.phases.inferenceS = inferenceS;
     if (init.agentName !== undefined) record.agentName = init.agentName;
+    if (init.backend !== undefined) record.backend = init.backend;
     const model = summary?.model ?? init.request?.model;
     if (model !== undefined) record.model = model;
     if (hitRate !== undefined) record.kvHitRate = hitRate;

@@ -1,0 +1,223 @@
+/**
+ * Per-program profiles in ThunderAgent's JSON shape (`/profiles`, `/programs`), plus what it
+ * lacks: p50 / p95 of every phase and bounded memory (idle programs leave; their rows stay in
+ * the CSV). Pure: it is fed finished steps and asked for views.
+ */
+import type { StepRecord } from '../types.js';
+
+/** Phase samples kept per program for percentiles: the most recent ones. */
+const PERCENTILE_WINDOW = 256;
+
+/** A program's profile, keyed as ThunderAgent's `/profiles/{id}`; then our additions. */
+export interface ProgramProfile {
+  step_count: number;
+  avg_prefill_s: number;
+  avg_decode_s: number;
+  avg_pause_s: number;
+  /** Over steps 2..n (step 1 has no tool call); 0 with one step. */
+  avg_tool_call_s: number;
+  avg_prompt_tokens: number | null;
+  avg_completion_tokens: number | null;
+  avg_cached_tokens: number | null;
+  /** Over the steps where it is known (never step 1, as in the CSV); null when never known. */
+  avg_kv_hit_rate: number | null;
+  p50_prefill_s: number;
+  p95_prefill_s: number;
+  p50_decode_s: number;
+  p95_decode_s: number;
+  p50_pause_s: number;
+  p95_pause_s: number;
+  p50_tool_call_s: number;
+  p95_tool_call_s: number;
+}
+
+/** A program as ThunderAgent's `/programs` shows it. */
+export interface ProgramView {
+  /** The engine its last request went to. */
+  backend: string | null;
+  /** Its last step's usage total: its context in the KV cache. */
+  total_tokens: number | null;
+  step_count: number;
+  /** "reasoning" while one of its requests is in flight, "acting" between requests. */
+  status: 'reasoning' | 'acting';
+  state: 'active';
+  /** Unix seconds. */
+  last_step_at: number;
+  profile: ProgramProfile | null;
+}
+
+interface Sums {
+  n: number;
+  prefill: number;
+  decode: number;
+  pause: number;
+  toolCall: number;
+  toolCallN: number;
+  kv: number;
+  kvN: number;
+  prompt: number;
+  promptN: number;
+  completion: number;
+  completionN: number;
+  cached: number;
+  cachedN: number;
+}
+
+interface Entry {
+  sums: Sums;
+  samples: { prefill: number[]; decode: number[]; pause: number[]; toolCall: number[] };
+  backend: string | undefined;
+  totalTokens: number | undefined;
+  lastStepAt: number;
+}
+
+/** Tells whether a program has a request in flight (from the request hook's tracker). */
+export type InFlightLookup = (programId: string) => boolean;
+
+export class ProgramProfiles {
+  private readonly _entries = new Map<string, Entry>();
+  private _lastSweep = 0;
+
+  constructor(private readonly _idleTimeoutMs: number, private readonly _inFlight: InFlightLookup) {}
+
+  /** Takes one finished step. */
+  add(record: StepRecord): void {
+    let e = this._entries.get(record.programId);
+    if (e === undefined) {
+      e = {
+        sums: { n: 0, prefill: 0, decode: 0, pause: 0, toolCall: 0, toolCallN: 0, kv: 0, kvN: 0, prompt: 0, promptN: 0, completion: 0, completionN: 0, cached: 0, cachedN: 0 },
+        samples: { prefill: [], decode: [], pause: [], toolCall: [] },
+        backend: undefined,
+        totalTokens: undefined,
+        lastStepAt: 0,
+      };
+      this._entries.set(record.programId, e);
+    }
+    const s = e.sums;
+    const p = record.phases;
+    // Sums of the values as the CSV rows hold them (4 decimals), so the averages here equal the
+    // averages a script computes from step_profiles.csv.
+    s.n++;
+    s.prefill += round4(p.prefillS);
+    s.decode += round4(p.decodeS);
+    s.pause += round4(p.pauseS);
+    push(e.samples.prefill, p.prefillS);
+    push(e.samples.decode, p.decodeS);
+    push(e.samples.pause, p.pauseS);
+    if (record.stepId > 1) {
+      s.toolCall += round4(p.toolCallS);
+      s.toolCallN++;
+      push(e.samples.toolCall, p.toolCallS);
+      if (record.kvHitRate !== undefined) {
+        s.kv += round4(record.kvHitRate);
+        s.kvN++;
+      }
+    }
+    if (record.inputTokens !== undefined) {
+      s.prompt += record.inputTokens;
+      s.promptN++;
+    }
+    if (record.outputTokens !== undefined) {
+      s.completion += record.outputTokens;
+      s.completionN++;
+    }
+    if (record.cachedTokens !== undefined) {
+      s.cached += record.cachedTokens;
+      s.cachedN++;
+    }
+    if (record.backend !== undefined) e.backend = record.backend;
+    if (record.totalTokens !== undefined) e.totalTokens = record.totalTokens;
+    e.lastStepAt = record.endTime;
+    this._maybeSweep(record.endTime);
+  }
+
+  /** One program's profile, if it is known. */
+  get(programId: string): ProgramProfile | undefined {
+    const e = this._entries.get(programId);
+    return e === undefined ? undefined : profileOf(e);
+  }
+
+  /** Every known program's profile. */
+  all(): Record<string, ProgramProfile> {
+    const out: Record<string, ProgramProfile> = {};
+    for (const [id, e] of this._entries) out[id] = profileOf(e);
+    return out;
+  }
+
+  /** Every known program as ThunderAgent's `/programs` shows it. */
+  programs(): Record<string, ProgramView> {
+    const out: Record<string, ProgramView> = {};
+    for (const [id, e] of this._entries) {
+      out[id] = {
+        backend: e.backend ?? null,
+        total_tokens: e.totalTokens ?? null,
+        step_count: e.sums.n,
+        status: this._inFlight(id) ? 'reasoning' : 'acting',
+        state: 'active',
+        last_step_at: round4(e.lastStepAt / 1000),
+        profile: profileOf(e),
+      };
+    }
+    return out;
+  }
+
+  /** Programs held in memory. */
+  get size(): number {
+    return this._entries.size;
+  }
+
+  /** Forgets programs whose last step ended before `now − timeout` and that have nothing in flight. */
+  sweep(now: number): void {
+    this._lastSweep = now;
+    const cutoff = now - this._idleTimeoutMs;
+    for (const [id, e] of this._entries) {
+      if (e.lastStepAt < cutoff && !this._inFlight(id)) this._entries.delete(id);
+    }
+  }
+
+  private _maybeSweep(now: number): void {
+    if (now - this._lastSweep >= Math.max(1000, this._idleTimeoutMs / 4)) this.sweep(now);
+  }
+}
+
+function profileOf(e: Entry): ProgramProfile {
+  const s = e.sums;
+  const avg = (sum: number, n: number) => (n > 0 ? round4(sum / n) : 0);
+  const avgOrNull = (sum: number, n: number) => (n > 0 ? round4(sum / n) : null);
+  return {
+    step_count: s.n,
+    avg_prefill_s: avg(s.prefill, s.n),
+    avg_decode_s: avg(s.decode, s.n),
+    avg_pause_s: avg(s.pause, s.n),
+    avg_tool_call_s: avg(s.toolCall, s.toolCallN),
+    avg_prompt_tokens: avgOrNull(s.prompt, s.promptN),
+    avg_completion_tokens: avgOrNull(s.completion, s.completionN),
+    avg_cached_tokens: avgOrNull(s.cached, s.cachedN),
+    avg_kv_hit_rate: avgOrNull(s.kv, s.kvN),
+    p50_prefill_s: quantile(e.samples.prefill, 0.5),
+    p95_prefill_s: quantile(e.samples.prefill, 0.95),
+    p50_decode_s: quantile(e.samples.decode, 0.5),
+    p95_decode_s: quantile(e.samples.decode, 0.95),
+    p50_pause_s: quantile(e.samples.pause, 0.5),
+    p95_pause_s: quantile(e.samples.pause, 0.95),
+    p50_tool_call_s: quantile(e.samples.toolCall, 0.5),
+    p95_tool_call_s: quantile(e.samples.toolCall, 0.95),
+  };
+}
+
+/** Nearest-rank quantile of the kept samples, rounded to 4 decimals; 0 with none. */
+export function quantile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) return 0;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return round4(sorted[rank - 1] as number);
+}
+
+function push(window: number[], value: number): void {
+  if (window.length >= PERCENTILE_WINDOW) window.shift();
+  window.push(value);
+}
+
+function round4(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
+}
