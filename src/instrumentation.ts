@@ -17,6 +17,7 @@ import { ProgramProfiles, type ProgramProfile, type ProgramView } from './profil
 import { formatStepRow } from './profiles/step-csv.js';
 import { StepProfileWriter } from './profiles/step-profile-writer.js';
 import { StatusServer } from './profiles/status-server.js';
+import { OmniRecorder } from './omni/omni-recorder.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV_CAPTURE_MESSAGE_CONTENT } from './semconv.js';
@@ -62,6 +63,7 @@ export class AgenticInstrumentation {
   private _profiles!: ProgramProfiles;
   private _writer: StepProfileWriter | undefined;
   private _status: StatusServer | undefined;
+  private _omni: OmniRecorder | undefined;
   private _statusListening: Promise<number | undefined> = Promise.resolve(undefined);
 
   constructor(config: AgenticInstrumentationConfig = {}) {
@@ -158,6 +160,12 @@ export class AgenticInstrumentation {
   /** Called by NodeSDK / registerInstrumentations. */
   setMeterProvider(meterProvider: MeterProvider): void {
     this._meter = meterProvider.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
+    this._omni?.updateMetricInstruments(this._meter);
+  }
+
+  /** Omni pipelines (vLLM-omni): stage and transfer spans, metrics, the summary and tables. */
+  get omni(): OmniRecorder {
+    return (this._omni ??= new OmniRecorder(() => this._stepDeps.tracer, this._meter));
   }
 
   /** The meter our features record with. */

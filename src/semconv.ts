@@ -67,3 +67,26 @@ export const ENV_CAPTURE_MESSAGE_CONTENT = 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_M
 export const HEADER_PROGRAM_ID = 'x-program-id' as const;
 /** Program id used when nothing names one (ThunderAgent's convention). */
 export const DEFAULT_PROGRAM_ID = 'default' as const;
+
+/** Omni pipelines (vLLM-omni): span names. */
+export const SPAN_OMNI_REQUEST = 'omni.request' as const;
+/** Attributes of `omni.request`. */
+export const ATTR_OMNI_REQUEST_ID = 'omni.request.id' as const;
+export const ATTR_OMNI_E2E_TOTAL_MS = 'omni.e2e_total_ms' as const;
+export const ATTR_OMNI_E2E_TOTAL_TOKENS = 'omni.e2e_total_tokens' as const;
+export const ATTR_OMNI_TRANSFERS_TOTAL_TIME_MS = 'omni.transfers_total_time_ms' as const;
+export const ATTR_OMNI_TRANSFERS_TOTAL_BYTES = 'omni.transfers_total_bytes' as const;
+/** The reference's invariants a request breaks, as text. */
+export const ATTR_OMNI_INVARIANT_VIOLATIONS = 'omni.invariant_violations' as const;
+/** Attributes of `omni.stage {id}` (its stats go on as `omni.stage.<field>`). */
+export const ATTR_OMNI_STAGE_ID = 'omni.stage.id' as const;
+export const ATTR_OMNI_STAGE_NAME = 'omni.stage.name' as const;
+/** Metric labels: the stage id, the edge (`0->1`). */
+export const ATTR_OMNI_STAGE = 'omni.stage' as const;
+export const ATTR_OMNI_EDGE = 'omni.edge' as const;
+/** Omni metrics (histograms). */
+export const METRIC_OMNI_REQUEST_DURATION = 'omni.request.duration' as const;
+export const METRIC_OMNI_REQUEST_TOKENS = 'omni.request.tokens' as const;
+export const METRIC_OMNI_STAGE_DURATION = 'omni.stage.generation.duration' as const;
+export const METRIC_OMNI_TRANSFER_SIZE = 'omni.transfer.size' as const;
+export const METRIC_OMNI_TRANSFER_DURATION = 'omni.transfer.duration' as const;

@@ -7,15 +7,24 @@
  */
 import { parseArgs } from 'node:util';
 import { startSimulator } from '../simulator/server.js';
+import { omniIngest } from './omni-ingest.js';
 
 const USAGE = `usage: agentic-otel simulator [--port 8000] [--host 127.0.0.1] [--model NAME]
-                         [--max-running N] [--decode-ms MS] [--prefill-ms-per-token MS] [--max-tokens N]`;
+                         [--max-running N] [--decode-ms MS] [--prefill-ms-per-token MS] [--max-tokens N]
+       agentic-otel omni ingest <logfile> [--json] [--otlp-endpoint URL]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h') {
     process.stdout.write(USAGE + '\n');
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'omni') {
+    const [sub, ...args] = rest;
+    if (sub !== 'ingest') throw new UsageError(`unknown omni command '${sub ?? ''}' (expected: omni ingest <logfile>)`);
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'otlp-endpoint': { type: 'string' } } });
+    if (positionals.length !== 1) throw new UsageError('omni ingest takes one log file');
+    return omniIngest(positionals[0] as string, { json: values.json === true, otlpEndpoint: values['otlp-endpoint'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] });
   }
   if (command !== 'simulator') {
     process.stderr.write(`agentic-otel: unknown command '${command}'\n${USAGE}\n`);

@@ -1,0 +1,188 @@
+/**
+ * Omni pipelines: the E2E figures, the summary and the tables against values computed by hand,
+ * both invariants (held and broken), the span tree and its timing for a three-stage request,
+ * the metrics, and ingestion of the real vLLM-omni log example.
+ */
+import { describe, expect, test } from 'vitest';
+import { diag, DiagLogLevel, type Attributes } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AggregationTemporality, MeterProvider, MetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { OmniRecorder } from '../../src/omni/omni-recorder.js';
+import { checkInvariants, computeE2E, OmniSummaryAggregator, type OmniRequestRecord } from '../../src/omni/omni-stats.js';
+import { readOmniLog } from '../../src/omni/omni-log-reader.js';
+import { hrMs, durationMs } from '../utils/otel.js';
+import { readFixture } from '../utils/fixtures.js';
+
+class TestReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+function setup() {
+  const exporter = new InMemorySpanExporter();
+  const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('t');
+  const reader = new TestReader();
+  const meter = new MeterProvider({ readers: [reader] }).getMeter('m');
+  return { exporter, reader, recorder: new OmniRecorder(() => tracer, meter) };
+}
+
+const T0 = 1_780_000_000_000;
+/** Three stages (thinker → talker → code2wav), two edges; totals by hand below. */
+const threeStage = {
+  requestId: 'req-1',
+  start_time: T0,
+  end_time: T0 + 1000,
+  preprocess_ms: 10,
+  stages: {
+    0: { name: 'thinker', batch_id: 3, batch_size: 2, num_tokens_in: 100, num_tokens_out: 20, stage_gen_time_ms: 300 },
+    1: { name: 'talker', num_tokens_in: 20, num_tokens_out: 50, stage_gen_time_ms: 400 },
+    2: { name: 'code2wav', num_tokens_in: 50, num_tokens_out: 1000, stage_gen_time_ms: 200 },
+  },
+  transfers: {
+    '0->1': { size_bytes: 1000, tx_time_ms: 1, rx_decode_time_ms: 2, in_flight_time_ms: 3 },
+    '1->2': { size_bytes: 2000, tx_time_ms: 4, rx_decode_time_ms: 5, in_flight_time_ms: 6, used_shm: true },
+  },
+};
+
+describe('E2E figures and invariants', () => {
+  const record = (): OmniRequestRecord => ({
+    requestId: 'r', stages: new Map(Object.entries(threeStage.stages).map(([k, v]) => [Number(k), { ...v }])),
+    transfers: new Map(Object.entries(threeStage.transfers)), e2e_total_ms: 1000,
+  });
+
+  test('by hand: tokens 100 + 20 + 50 + 1000, transfers (1+2+3) + (4+5+6) ms and 1000 + 2000 bytes', () => {
+    expect(computeE2E(record())).toEqual({ e2e_total_ms: 1000, e2e_total_tokens: 1170, transfers_total_time_ms: 21, transfers_total_bytes: 3000 });
+  });
+
+  test('both invariants hold when the printed totals agree, and each is caught when it does not', () => {
+    expect(checkInvariants({ ...record(), reported: { e2e_total_tokens: 1170, transfers_total_time_ms: 21 } })).toEqual([]);
+    expect(checkInvariants({ ...record(), reported: { e2e_total_tokens: 1171, transfers_total_time_ms: 20 } })).toEqual([
+      { invariant: 'e2e_total_tokens', expected: 1170, reported: 1171 },
+      { invariant: 'transfers_total_time_ms', expected: 21, reported: 20 },
+    ]);
+  });
+
+  test('summary over two requests, by hand', () => {
+    const agg = new OmniSummaryAggregator();
+    const a = { ...record(), requestId: 'a', start_time: T0, end_time: T0 + 1000 };
+    const b = { ...record(), requestId: 'b', start_time: T0 + 500, end_time: T0 + 2000, e2e_total_ms: 1500 };
+    a.stages.get(0)!.start_time = T0 + 10;
+    a.stages.get(0)!.end_time = T0 + 310;
+    b.stages.get(0)!.start_time = T0 + 600;
+    b.stages.get(0)!.end_time = T0 + 900;
+    agg.add(a);
+    agg.add(b);
+    expect(agg.summary()).toEqual({
+      e2e_requests: 2, e2e_wall_time_ms: 2000, e2e_total_tokens: 2340, e2e_avg_time_per_request_ms: 1000,
+      e2e_avg_tokens_per_s: 1170, stage_wall_time_ms: [890],
+    });
+    expect(agg.e2eTable().map((r) => r.e2e_total_ms)).toEqual([1000, 1500]);
+    expect(agg.stageTable()).toHaveLength(6);
+    expect(agg.transferTable().map((r) => [r.request_id, r.edge, r.total_time_ms])).toEqual([['a', '0->1', 6], ['a', '1->2', 15], ['b', '0->1', 6], ['b', '1->2', 15]]);
+  });
+});
+
+describe('OmniRecorder', () => {
+  test('a three-stage request: the span tree, laid out as the pipeline ran', () => {
+    const { exporter, recorder } = setup();
+    recorder.record(threeStage);
+    const spans = exporter.getFinishedSpans();
+    const byName = (n: string) => spans.find((s) => s.name === n) as ReadableSpan;
+    const root = byName('omni.request');
+    expect(spans.map((s) => s.name).sort()).toEqual(['omni.request', 'omni.stage 0 thinker', 'omni.stage 1 talker', 'omni.stage 2 code2wav', 'omni.transfer 0->1', 'omni.transfer 1->2']);
+    for (const s of spans) if (s !== root) expect(s.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
+    expect(hrMs(root.startTime)).toBe(T0);
+    expect(hrMs(root.endTime)).toBe(T0 + 1000);
+    // preprocess 10 → thinker 300 → edge 6 → talker 400 → edge 15 → code2wav 200
+    const at = (n: string) => [hrMs(byName(n).startTime) - T0, hrMs(byName(n).endTime) - T0];
+    expect(at('omni.stage 0 thinker')).toEqual([10, 310]);
+    expect(at('omni.transfer 0->1')).toEqual([310, 316]);
+    expect(at('omni.stage 1 talker')).toEqual([316, 716]);
+    expect(at('omni.transfer 1->2')).toEqual([716, 731]);
+    expect(at('omni.stage 2 code2wav')).toEqual([731, 931]);
+    expect(root.attributes).toMatchObject({ 'omni.request.id': 'req-1', 'omni.e2e_total_ms': 1000, 'omni.e2e_total_tokens': 1170, 'omni.transfers_total_time_ms': 21, 'omni.transfers_total_bytes': 3000 });
+    expect(root.attributes['omni.invariant_violations']).toBeUndefined();
+    expect(byName('omni.stage 0 thinker').attributes).toMatchObject({ 'omni.stage.id': 0, 'omni.stage.name': 'thinker', 'omni.stage.batch_id': 3, 'omni.stage.batch_size': 2, 'omni.stage.num_tokens_in': 100 });
+    expect(byName('omni.transfer 1->2').attributes).toMatchObject({ 'omni.edge': '1->2', 'omni.transfer.size_bytes': 2000, 'omni.transfer.used_shm': true, 'omni.transfer.total_time_ms': 15 });
+  });
+
+  test('startRequest / stage / transfer / end, a child of the active span', () => {
+    const { exporter, recorder } = setup();
+    const r = recorder.startRequest('live-1', { attributes: { 'app.tenant': 'x' } as Attributes });
+    r.stage(0, { num_tokens_in: 5, num_tokens_out: 6, stage_gen_time_ms: 1 }).transfer(0, 1, { size_bytes: 10, tx_time_ms: 0.5 }).stage(1, { num_tokens_out: 7, stage_gen_time_ms: 1 });
+    r.end();
+    r.end(); // once
+    const root = exporter.getFinishedSpans().find((s) => s.name === 'omni.request')!;
+    expect(exporter.getFinishedSpans().filter((s) => s.name === 'omni.request')).toHaveLength(1);
+    expect(root.attributes).toMatchObject({ 'app.tenant': 'x', 'omni.e2e_total_tokens': 18 });
+    expect(durationMs(root)).toBeGreaterThanOrEqual(0);
+    expect(recorder.summary.summary().e2e_requests).toBe(1);
+  });
+
+  test('a broken invariant is reported through diag and on the span, never thrown', () => {
+    const { exporter, recorder } = setup();
+    const warnings: string[] = [];
+    diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    try {
+      expect(() => recorder.record({ ...threeStage, e2e_total_tokens: 1200, transfers_total_time_ms: 21 })).not.toThrow();
+    } finally {
+      diag.disable();
+    }
+    const root = exporter.getFinishedSpans().find((s) => s.name === 'omni.request')!;
+    expect(root.attributes['omni.invariant_violations']).toEqual(['e2e_total_tokens: reported 1200, parts sum to 1170']);
+    expect(warnings.some((w) => w.includes('req-1') && w.includes('e2e_total_tokens'))).toBe(true);
+  });
+
+  test('metrics: latency, tokens, per-stage and per-edge histograms, no request ids', async () => {
+    const { reader, recorder } = setup();
+    recorder.record(threeStage);
+    const { resourceMetrics } = await reader.collect();
+    const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics) as HistogramMetricData[];
+    const get = (name: string) => metrics.find((m) => m.descriptor.name === name)!;
+    expect(get('omni.request.duration').dataPoints[0]!.value.sum).toBe(1);
+    expect(get('omni.request.duration').descriptor.unit).toBe('s');
+    expect(get('omni.request.tokens').dataPoints[0]!.value.sum).toBe(1170);
+    expect(get('omni.stage.generation.duration').dataPoints.map((d) => [d.attributes['omni.stage'], d.value.sum])).toEqual([['0', 0.3], ['1', 0.4], ['2', 0.2]]);
+    expect(get('omni.transfer.size').dataPoints.map((d) => [d.attributes['omni.edge'], d.value.sum])).toEqual([['0->1', 1000], ['1->2', 2000]]);
+    expect(get('omni.transfer.duration').dataPoints.map((d) => [d.attributes['omni.edge'], d.value.sum])).toEqual([['0->1', 0.006], ['1->2', 0.015]]);
+    for (const m of metrics) for (const d of m.dataPoints) expect(JSON.stringify(d.attributes)).not.toContain('req-1');
+  });
+});
+
+describe('vLLM-omni log ingestion (shared/fixtures/omni)', () => {
+  const text = readFixture('omni/vllm-omni-log-stats-doc-example.md');
+
+  test('the [OmniTiming] line and the summary block, with the numbers the log prints', () => {
+    const reading = readOmniLog(text);
+    expect(reading.timingLines).toBe(1);
+    expect(reading.summaryBlocks).toBe(1);
+    // ```text, ```, two blank lines, the markdown heading, a blank line, ```text, the closing ``` and the final empty line.
+    expect(reading.skippedLines).toBe(9);
+    const [timing, summary] = reading.records;
+    expect(timing).toMatchObject({ requestId: 'chatcmpl-a0edd05', e2e_total_ms: 32990, preprocess_ms: 2800 });
+    expect([...timing!.stages]).toEqual([[0, { name: 'ar', stage_gen_time_ms: 16230 }], [1, { name: 'diffusion', stage_gen_time_ms: 13960 }]]);
+    expect([...timing!.transfers]).toEqual([['0->1', { total_time_ms: 0.78 }]]);
+    expect(summary).toMatchObject({ e2e_total_ms: 41356.133, preprocess_ms: 57 });
+    expect(summary!.stages.get(0)).toEqual({ name: 'ar', stage_gen_time_ms: 9910.007, batch_id: 38, batch_size: 1, num_tokens_in: 4860, num_tokens_out: 67, postprocess_time_ms: 256.158 });
+    expect(summary!.stages.get(1)).toEqual({ stage_gen_time_ms: 30379.198 });
+    expect(summary!.transfers.get('0->1')).toEqual({ total_time_ms: 245.895 });
+  });
+
+  test('replayed into spans and tables: the numbers equal the log\'s', () => {
+    const { exporter, recorder } = setup();
+    for (const r of readOmniLog(text).records) recorder.recordParsed(r);
+    const roots = exporter.getFinishedSpans().filter((s) => s.name === 'omni.request');
+    expect(roots.map((s) => [s.attributes['omni.request.id'], durationMs(s)])).toEqual([['chatcmpl-a0edd05', 32990], ['summary-1', 41356.133]].map(([id, ms]) => [id, expect.closeTo(ms as number, 3)]));
+    const stage1 = exporter.getFinishedSpans().find((s) => s.name === 'omni.stage 1 diffusion')!;
+    expect(durationMs(stage1)).toBeCloseTo(13960, 3);
+    const handoff = exporter.getFinishedSpans().filter((s) => s.name === 'omni.transfer 0->1').map((s) => durationMs(s));
+    expect(handoff[0]).toBeCloseTo(0.78, 3);
+    expect(handoff[1]).toBeCloseTo(245.895, 3);
+    const e2e = recorder.summary.e2eTable();
+    expect(e2e.map((r) => [r.request_id, r.e2e_total_ms, r.transfers_total_time_ms])).toEqual([['chatcmpl-a0edd05', 32990, 0.78], ['summary-1', 41356.133, 245.895]]);
+    expect(e2e[1]!.e2e_total_tokens).toBe(4860 + 67);
+  });
+});
