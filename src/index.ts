@@ -16,3 +16,6 @@ export { OmniSummaryAggregator, checkInvariants, computeE2E, formatSummary, form
 export type { OmniE2E, OmniRequestRecord, OmniStageStats, OmniSummary, OmniTransferStats, OmniViolation } from './omni/omni-stats.js';
 export { readOmniLog } from './omni/omni-log-reader.js';
 export type { OmniLogReading } from './omni/omni-log-reader.js';
+export { AgenticMetrics, requestErrorType } from './metrics/agentic-metrics.js';
+export type { BreakerStateName, CacheType, RequestErrorType, RequestType } from './metrics/agentic-metrics.js';
+export { BreakerState, CircuitBreaker, CircuitOpenError } from './metrics/circuit-breaker.js';

@@ -18,6 +18,11 @@ import { formatStepRow } from './profiles/step-csv.js';
 import { StepProfileWriter } from './profiles/step-profile-writer.js';
 import { StatusServer } from './profiles/status-server.js';
 import { OmniRecorder } from './omni/omni-recorder.js';
+import { AgenticMetrics } from './metrics/agentic-metrics.js';
+import { CircuitOpenError } from './metrics/circuit-breaker.js';
+import { now } from './util/clock.js';
+import type { StepInit } from './steps/agent-step.js';
+import type { Attributes } from '@opentelemetry/api';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV_CAPTURE_MESSAGE_CONTENT } from './semconv.js';
@@ -64,6 +69,9 @@ export class AgenticInstrumentation {
   private _writer: StepProfileWriter | undefined;
   private _status: StatusServer | undefined;
   private _omni: OmniRecorder | undefined;
+  private _metrics!: AgenticMetrics;
+  private _metricsKey = '';
+  private readonly _chunkAttributes = new WeakMap<StepInit, Attributes>();
   private _statusListening: Promise<number | undefined> = Promise.resolve(undefined);
 
   constructor(config: AgenticInstrumentationConfig = {}) {
@@ -73,6 +81,14 @@ export class AgenticInstrumentation {
       providerName: 'vllm',
       captureContent: false,
       onStepEnd: (record) => this._stepEnded(record),
+      onChunks: (step, count, interval) => {
+        let attributes = this._chunkAttributes.get(step);
+        if (attributes === undefined) {
+          attributes = this._metrics.chunkAttributes(step.operation, step.request?.model, step.serverAddress, step.serverPort);
+          this._chunkAttributes.set(step, attributes);
+        }
+        this._metrics.recordChunks(count, interval, attributes);
+      },
     };
     this._applyConfig(config);
     this._interceptor = createCompletionInterceptor(this._host());
@@ -83,6 +99,7 @@ export class AgenticInstrumentation {
   enable(): void {
     if (this._enabled) return;
     this._enabled = true;
+    this._metrics.updateMetricInstruments(this._meter);
     if (this._config.installGlobalDispatcher !== false) {
       const previous = getGlobalDispatcher();
       if (previous === undefined || typeof previous.compose !== 'function') {
@@ -109,6 +126,7 @@ export class AgenticInstrumentation {
     this._installed = undefined;
     this._previous = undefined;
     this._programs.clear();
+    this._metrics.dispose();
     void this.shutdown();
   }
 
@@ -161,6 +179,15 @@ export class AgenticInstrumentation {
   setMeterProvider(meterProvider: MeterProvider): void {
     this._meter = meterProvider.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
     this._omni?.updateMetricInstruments(this._meter);
+    this._metrics.updateMetricInstruments(this._meter);
+  }
+
+  /**
+   * TinyLLM's metrics collector API, for what only the application knows (nodes, graphs, queues,
+   * model loads); requests, tokens, errors, cache and breakers are recorded automatically.
+   */
+  get metrics(): AgenticMetrics {
+    return this._metrics;
   }
 
   /** Omni pipelines (vLLM-omni): stage and transfer spans, metrics, the summary and tables. */
@@ -210,6 +237,18 @@ export class AgenticInstrumentation {
     this._paths = new Set(config.paths ?? DEFAULT_PATHS);
     this._stepDeps.providerName = config.providerName ?? 'vllm';
     this._stepDeps.captureContent = config.captureContent === true || process.env[ENV_CAPTURE_MESSAGE_CONTENT]?.toLowerCase() === 'true';
+    const prefix = config.metricPrefix ?? 'agentic';
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(prefix)) throw new RangeError(`metricPrefix must be a Prometheus name prefix, got '${prefix}'`);
+    const breaker = config.circuitBreaker ?? {};
+    const key = JSON.stringify([prefix, breaker.threshold, breaker.cooldownMs]);
+    if (key !== this._metricsKey) {
+      this._metrics?.dispose();
+      const breakerOptions: { threshold?: number; cooldownMs?: number } = {};
+      if (breaker.threshold !== undefined) breakerOptions.threshold = breaker.threshold;
+      if (breaker.cooldownMs !== undefined) breakerOptions.cooldownMs = breaker.cooldownMs;
+      this._metrics = new AgenticMetrics(this._meter, prefix, () => this._stepDeps.providerName, breakerOptions);
+      this._metricsKey = key;
+    }
     const programs = (this._programs = new ProgramTracker(idle));
     this._profiles = new ProgramProfiles(idle, (id) => (programs.get(id)?.inFlight ?? 0) > 0);
     const envDir = process.env[ENV_PROFILE_DIR];
@@ -257,12 +296,20 @@ export class AgenticInstrumentation {
       injectIncludeUsage: () => this._config.injectIncludeUsage !== false,
       propagateTraceContext: () => this._config.propagateTraceContext !== false,
       beginStep: (arrived) => this._beginStep(arrived),
+      admit: (origin) => {
+        if (this._config.circuitBreaker?.failFast !== true) return undefined;
+        const server = serverOf(origin);
+        if (server === undefined) return undefined;
+        const backend = `${server.address}:${server.port}`;
+        return this._metrics.breaker(backend).allows(now()) ? undefined : new CircuitOpenError(backend);
+      },
     };
   }
 
   private _beginStep(arrived: ArrivedRequest): AgentStep {
     const ticket = this._programs.beginStep(arrived.programId, arrived.arrive);
     const server = serverOf(arrived.origin);
+    this._metrics.requestStarted(arrived.request?.model ?? 'unknown', arrived.agentName ?? 'default');
     return new AgentStep(this._stepDeps, {
       programId: arrived.programId,
       agentName: arrived.agentName,
@@ -281,6 +328,8 @@ export class AgenticInstrumentation {
   private _stepEnded(record: StepRecord): void {
     this._programs.endStep(record.programId, record.endTime);
     this._profiles.add(record);
+    const backend = record.serverAddress !== undefined && record.serverPort !== undefined && record.errorType !== 'CIRCUIT_OPEN' ? `${record.serverAddress}:${record.serverPort}` : undefined;
+    this._metrics.recordStep(record, backend, record.endTime);
     this._writer?.write(formatStepRow(record));
     for (const listener of this._stepListeners) {
       try {

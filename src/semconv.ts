@@ -90,3 +90,41 @@ export const METRIC_OMNI_REQUEST_TOKENS = 'omni.request.tokens' as const;
 export const METRIC_OMNI_STAGE_DURATION = 'omni.stage.generation.duration' as const;
 export const METRIC_OMNI_TRANSFER_SIZE = 'omni.transfer.size' as const;
 export const METRIC_OMNI_TRANSFER_DURATION = 'omni.transfer.duration' as const;
+
+/**
+ * TinyLLM's series, without the prefix (`metricPrefix`, default `agentic`): with
+ * `metricPrefix: 'tinyllm'` the Prometheus exposition matches TinyLLM's names.
+ */
+export const METRIC_REQUESTS_TOTAL = 'requests_total' as const;
+export const METRIC_REQUEST_LATENCY_SECONDS = 'request_latency_seconds' as const;
+export const METRIC_ACTIVE_REQUESTS = 'active_requests' as const;
+export const METRIC_TOKENS_INPUT_TOTAL = 'tokens_input_total' as const;
+export const METRIC_TOKENS_OUTPUT_TOTAL = 'tokens_output_total' as const;
+export const METRIC_ERRORS_TOTAL = 'errors_total' as const;
+export const METRIC_CIRCUIT_BREAKER_STATE = 'circuit_breaker_state' as const;
+export const METRIC_CIRCUIT_BREAKER_FAILURES_TOTAL = 'circuit_breaker_failures_total' as const;
+export const METRIC_MODEL_LOAD_DURATION_SECONDS = 'model_load_duration_seconds' as const;
+export const METRIC_NODE_EXECUTIONS_TOTAL = 'node_executions_total' as const;
+export const METRIC_NODE_EXECUTION_DURATION_SECONDS = 'node_execution_duration_seconds' as const;
+export const METRIC_NODE_ERRORS_TOTAL = 'node_errors_total' as const;
+export const METRIC_GRAPH_EXECUTIONS_TOTAL = 'graph_executions_total' as const;
+export const METRIC_GRAPH_EXECUTION_DURATION_SECONDS = 'graph_execution_duration_seconds' as const;
+export const METRIC_CACHE_HITS_TOTAL = 'cache_hits_total' as const;
+export const METRIC_CACHE_MISSES_TOTAL = 'cache_misses_total' as const;
+export const METRIC_RATE_LIMIT_WAIT_SECONDS = 'rate_limit_wait_seconds' as const;
+export const METRIC_MEMORY_OPERATIONS_TOTAL = 'memory_operations_total' as const;
+export const METRIC_QUEUE_SIZE = 'queue_size' as const;
+export const METRIC_QUEUE_WAIT_TIME_SECONDS = 'queue_wait_time_seconds' as const;
+export const METRIC_QUEUE_REQUESTS_TOTAL = 'queue_requests_total' as const;
+export const METRIC_QUEUE_REQUESTS_REJECTED_TOTAL = 'queue_requests_rejected_total' as const;
+export const METRIC_QUEUE_ACTIVE_WORKERS = 'queue_active_workers' as const;
+export const METRIC_SYSTEM_INFO = 'system_info' as const;
+/** Ours: the time steps spend in each phase (label `phase`). */
+export const METRIC_STEP_PHASE_SECONDS = 'step_phase_seconds' as const;
+
+/** The GenAI client histograms (semantic conventions v1.41). */
+export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage' as const;
+export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration' as const;
+export const METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK = 'gen_ai.client.operation.time_to_first_chunk' as const;
+export const METRIC_GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK = 'gen_ai.client.operation.time_per_output_chunk' as const;
+export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type' as const;

@@ -67,6 +67,20 @@ export interface AgenticInstrumentationConfig {
    * @default undefined (host defaults to 127.0.0.1)
    */
   statusServer?: { port: number; host?: string };
+  /**
+   * Prefix of TinyLLM's series: `<prefix>_requests_total`, … `'tinyllm'` makes the Prometheus
+   * exposition a drop-in for TinyLLM's queries and panels.
+   * @default 'agentic'
+   */
+  metricPrefix?: string;
+  /**
+   * A circuit breaker per backend (host:port): open after `threshold` consecutive failures
+   * (connection, timeout, 5xx, malformed responses), half-open after `cooldownMs`, closed on the
+   * next success. Observe-only unless `failFast`: then a request to an open backend fails at
+   * once with a `CircuitOpenError`, without being sent.
+   * @default { threshold: 5, cooldownMs: 30000, failFast: false }
+   */
+  circuitBreaker?: { threshold?: number; cooldownMs?: number; failFast?: boolean };
 }
 
 /** Options of {@link withProgram}. */
@@ -104,6 +118,11 @@ export interface StepRecord {
   finishReasons: string[];
   /** The engine the request went to (its origin, e.g. `http://127.0.0.1:8000`). */
   backend?: string;
+  /** `server.address` / `server.port` of the engine. */
+  serverAddress?: string;
+  serverPort?: number;
+  /** The model the request asked for (`model` is the one that answered, when known). */
+  requestModel?: string;
   /** Set when the request failed; the low-cardinality `error.type`. */
   errorType?: string;
   /** Epoch milliseconds. */

@@ -32,6 +32,8 @@ export interface InterceptorHost {
   propagateTraceContext(): boolean;
   /** Begins the step of a request that arrived at `arrive`. */
   beginStep(request: ArrivedRequest): AgentStep;
+  /** An error to fail the request with instead of sending it (an open circuit breaker), or undefined. */
+  admit(origin: string | undefined): Error | undefined;
 }
 
 /** A completion request as it reaches the hook. */
@@ -123,6 +125,12 @@ function observe(
     outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
     outHandler = observing = observingHandler(handler, step);
     dispatchContext = chatContext;
+    const rejection = host.admit(opts.origin === undefined ? undefined : String(opts.origin));
+    if (rejection !== undefined) {
+      observing.fail(rejection);
+      failHandler(handler, rejection);
+      return true;
+    }
   } catch (err) {
     diag.error('agentic-otel: could not observe a completion request; it is sent unobserved', err);
     outOpts = opts;

@@ -33,6 +33,8 @@ export interface StepDeps {
   captureContent: boolean;
   /** Called exactly once when the step has ended, whatever the outcome. */
   onStepEnd(record: StepRecord): void;
+  /** `count` SSE events arrived in one read, the first `interval` s after the previous event. */
+  onChunks(step: StepInit, count: number, interval: number | undefined): void;
 }
 
 /** What is known when a request arrives. */
@@ -66,6 +68,7 @@ export class AgentStep {
   private _firstByteAt: number | undefined;
   private _lastByteAt: number | undefined;
   private _ended = false;
+  private _lastEventAt: number | undefined;
 
   constructor(private readonly _deps: StepDeps, private readonly _init: StepInit) {
     const { arrive, previousEnd } = _init;
@@ -153,8 +156,15 @@ export class AgentStep {
   onResponseData(chunk: Buffer, t: number): void {
     if (this._firstByteAt === undefined) this._firstByteAt = t;
     this._lastByteAt = t;
-    if (this._mode === 'sse') {
-      this._stream?.push(chunk, t);
+    if (this._mode === 'sse' && this._stream !== undefined) {
+      const s = this._stream.summary;
+      const before = s.dataEvents;
+      this._stream.push(chunk, t);
+      const count = s.dataEvents - before;
+      if (count > 0) {
+        this._deps.onChunks(this._init, count, this._lastEventAt === undefined ? undefined : (t - this._lastEventAt) / 1000);
+        this._lastEventAt = t;
+      }
     } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
       this._jsonBytes += chunk.length;
       if (this._jsonBytes <= MAX_JSON_BODY_BYTES) this._jsonChunks.push(chunk);
@@ -293,6 +303,9 @@ export class AgentStep {
     if (inferenceS !== undefined) record.phases.inferenceS = inferenceS;
     if (init.agentName !== undefined) record.agentName = init.agentName;
     if (init.backend !== undefined) record.backend = init.backend;
+    if (init.serverAddress !== undefined) record.serverAddress = init.serverAddress;
+    if (init.serverPort !== undefined) record.serverPort = init.serverPort;
+    if (init.request?.model !== undefined) record.requestModel = init.request.model;
     const model = summary?.model ?? init.request?.model;
     if (model !== undefined) record.model = model;
     if (hitRate !== undefined) record.kvHitRate = hitRate;
