@@ -1,0 +1,194 @@
+/**
+ * Engine mappers: one normalised snapshot from what vLLM, SGLang or SkyRL expose
+ * (shared/reference/engines.md). Pure. Two of ThunderAgent's bugs are not copied: numbers are
+ * parsed properly (exponents), and every series is aggregated, not only engine 0's.
+ */
+import { samplesNamed, type PromParseResult, type PromSample } from '../prometheus/parse-prometheus-text.js';
+
+export type EngineKind = 'vllm' | 'sglang' | 'skyrl';
+
+/** KV-cache geometry; unknown stays unknown (never 0, never NaN). */
+export interface CacheConfig {
+  blockSize?: number;
+  numGpuBlocks?: number;
+  /** blockSize × numGpuBlocks summed over engines, or the engine's own token capacity. */
+  capacityTokens?: number;
+}
+
+/** One poll of one backend. Counters are cumulative; undefined means the engine does not say. */
+export interface EngineSnapshot {
+  kind: EngineKind;
+  model?: string;
+  /** Engines (data-parallel ranks) behind the backend. */
+  engines: number;
+  running?: number;
+  waiting?: number;
+  /** 0..1, capacity-weighted over engines. */
+  kvCacheUsage?: number;
+  /** Prefix-cache lookups and hits, in tokens (SGLang: prompt and cached tokens). */
+  prefixCacheQueries?: number;
+  prefixCacheHits?: number;
+  /** hits / queries since start; V0's own gauge when that is all there is. */
+  prefixCacheHitRate?: number;
+  promptTokens?: number;
+  generationTokens?: number;
+  preemptions?: number;
+  finishedByReason: Record<string, number>;
+  cache: CacheConfig;
+}
+
+const sum = (samples: PromSample[]): number | undefined => (samples.length === 0 ? undefined : samples.reduce((s, x) => s + (Number.isFinite(x.value) ? x.value : 0), 0));
+const first = (...lists: PromSample[][]): PromSample[] => lists.find((l) => l.length > 0) ?? [];
+const positiveInt = (v: string | undefined): number | undefined => {
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+};
+
+/** vLLM, V1 names first, V0 names as fallback; every `engine` series aggregated. */
+export function mapVllm(p: PromParseResult): EngineSnapshot {
+  const running = samplesNamed(p, 'vllm:num_requests_running');
+  const waiting = samplesNamed(p, 'vllm:num_requests_waiting');
+  const usage = first(samplesNamed(p, 'vllm:kv_cache_usage_perc'), samplesNamed(p, 'vllm:gpu_cache_usage_perc'));
+  const queries = first(samplesNamed(p, 'vllm:prefix_cache_queries_total'), samplesNamed(p, 'vllm:gpu_prefix_cache_queries_total'));
+  const hits = first(samplesNamed(p, 'vllm:prefix_cache_hits_total'), samplesNamed(p, 'vllm:gpu_prefix_cache_hits_total'));
+  // Per-engine capacity from cache_config_info, for the weights and the total.
+  const capacityByEngine = new Map<string, number>();
+  let blockSize: number | undefined;
+  let numGpuBlocks: number | undefined;
+  for (const s of samplesNamed(p, 'vllm:cache_config_info')) {
+    const bs = positiveInt(s.labels['block_size']);
+    const nb = positiveInt(s.labels['num_gpu_blocks']);
+    blockSize ??= bs;
+    if (nb !== undefined) numGpuBlocks = (numGpuBlocks ?? 0) + nb;
+    if (bs !== undefined && nb !== undefined) capacityByEngine.set(s.labels['engine'] ?? '0', bs * nb);
+  }
+  const engines = new Set([...running, ...usage].map((s) => s.labels['engine'] ?? '0'));
+  const snapshot: EngineSnapshot = { kind: 'vllm', engines: Math.max(1, engines.size), finishedByReason: {}, cache: {} };
+  const model = running[0]?.labels['model_name'] ?? usage[0]?.labels['model_name'];
+  if (model !== undefined) snapshot.model = model;
+  const r = sum(running);
+  if (r !== undefined) snapshot.running = r;
+  const w = sum(waiting);
+  if (w !== undefined) snapshot.waiting = w;
+  const finite = usage.filter((s) => Number.isFinite(s.value));
+  if (finite.length > 0) {
+    let weight = 0;
+    let total = 0;
+    for (const s of finite) {
+      const wgt = capacityByEngine.get(s.labels['engine'] ?? '0') ?? 1;
+      weight += wgt;
+      total += wgt * s.value;
+    }
+    snapshot.kvCacheUsage = total / weight;
+  }
+  const q = sum(queries);
+  const hh = sum(hits);
+  if (q !== undefined) snapshot.prefixCacheQueries = q;
+  if (hh !== undefined) snapshot.prefixCacheHits = hh;
+  if (q !== undefined && hh !== undefined && q > 0) snapshot.prefixCacheHitRate = hh / q;
+  else {
+    const v0 = samplesNamed(p, 'vllm:gpu_prefix_cache_hit_rate').find((s) => s.value >= 0);
+    if (v0 !== undefined) snapshot.prefixCacheHitRate = v0.value; // V0's gauge; -1 means unknown
+  }
+  const prompt = sum(samplesNamed(p, 'vllm:prompt_tokens_total'));
+  if (prompt !== undefined) snapshot.promptTokens = prompt;
+  const gen = sum(samplesNamed(p, 'vllm:generation_tokens_total'));
+  if (gen !== undefined) snapshot.generationTokens = gen;
+  const pre = sum(samplesNamed(p, 'vllm:num_preemptions_total'));
+  if (pre !== undefined) snapshot.preemptions = pre;
+  for (const s of samplesNamed(p, 'vllm:request_success_total')) {
+    const reason = s.labels['finished_reason'] ?? 'unknown';
+    snapshot.finishedByReason[reason] = (snapshot.finishedByReason[reason] ?? 0) + s.value;
+  }
+  if (blockSize !== undefined) snapshot.cache.blockSize = blockSize;
+  if (numGpuBlocks !== undefined) snapshot.cache.numGpuBlocks = numGpuBlocks;
+  if (capacityByEngine.size > 0) snapshot.cache.capacityTokens = [...capacityByEngine.values()].reduce((a, b) => a + b, 0);
+  return snapshot;
+}
+
+/**
+ * SGLang: ranks summed; the hit rate from the cached / prompt token counters (the
+ * `cache_hit_rate` gauge is reset on every decode log line, so it is not used); capacity from
+ * `GET /get_server_info` when given.
+ */
+export function mapSglang(p: PromParseResult, serverInfo?: unknown): EngineSnapshot {
+  const running = samplesNamed(p, 'sglang:num_running_reqs');
+  const snapshot: EngineSnapshot = { kind: 'sglang', engines: Math.max(1, running.length), finishedByReason: {}, cache: {} };
+  const model = running[0]?.labels['model_name'];
+  if (model !== undefined) snapshot.model = model;
+  const r = sum(running);
+  if (r !== undefined) snapshot.running = r;
+  const w = sum(samplesNamed(p, 'sglang:num_queue_reqs'));
+  if (w !== undefined) snapshot.waiting = w;
+  const usage = samplesNamed(p, 'sglang:token_usage').filter((s) => Number.isFinite(s.value));
+  if (usage.length > 0) snapshot.kvCacheUsage = usage.reduce((s, x) => s + x.value, 0) / usage.length;
+  const prompt = sum(samplesNamed(p, 'sglang:prompt_tokens_total'));
+  if (prompt !== undefined) snapshot.promptTokens = prompt;
+  const gen = sum(samplesNamed(p, 'sglang:generation_tokens_total'));
+  if (gen !== undefined) snapshot.generationTokens = gen;
+  const cached = sum(samplesNamed(p, 'sglang:cached_tokens_total'));
+  if (cached !== undefined && prompt !== undefined) {
+    snapshot.prefixCacheHits = cached;
+    snapshot.prefixCacheQueries = prompt;
+    if (prompt > 0) snapshot.prefixCacheHitRate = cached / prompt;
+  }
+  const aborted = sum(samplesNamed(p, 'sglang:num_aborted_requests_total'));
+  if (aborted !== undefined) snapshot.finishedByReason['abort'] = aborted;
+  const capacity = sglangCapacity(serverInfo);
+  if (capacity !== undefined) snapshot.cache.capacityTokens = capacity;
+  return snapshot;
+}
+
+/** `max_total_num_tokens` (top level or under `server_info`), else the largest `internal_states[].memory_usage.token_capacity`. */
+export function sglangCapacity(info: unknown): number | undefined {
+  if (info === null || typeof info !== 'object') return undefined;
+  const o = info as Record<string, unknown>;
+  const nested = (o['server_info'] ?? {}) as Record<string, unknown>;
+  const direct = o['max_total_num_tokens'] ?? nested['max_total_num_tokens'];
+  if (typeof direct === 'number' && direct > 0) return direct;
+  let best: number | undefined;
+  const states = o['internal_states'];
+  if (Array.isArray(states)) {
+    for (const st of states) {
+      const cap = (st as { memory_usage?: { token_capacity?: unknown } })?.memory_usage?.token_capacity;
+      if (typeof cap === 'number' && cap > 0 && (best === undefined || cap > best)) best = cap;
+    }
+  }
+  return best;
+}
+
+/** SkyRL's JSON: engines carrying `error` are skipped; running / waiting / preemptions summed, KV usage averaged. */
+export function mapSkyrl(json: unknown): EngineSnapshot {
+  const snapshot: EngineSnapshot = { kind: 'skyrl', engines: 0, finishedByReason: {}, cache: {} };
+  const engines = json !== null && typeof json === 'object' && Array.isArray((json as { engines?: unknown }).engines) ? ((json as { engines: unknown[] }).engines) : [];
+  let usage = 0;
+  let usageN = 0;
+  let capacity = 0;
+  for (const e of engines) {
+    if (e === null || typeof e !== 'object' || 'error' in e) continue;
+    const x = e as Record<string, unknown>;
+    snapshot.engines++;
+    const num = (k: string) => (typeof x[k] === 'number' && Number.isFinite(x[k]) ? (x[k] as number) : undefined);
+    const add = (field: 'running' | 'waiting' | 'preemptions', v: number | undefined) => {
+      if (v !== undefined) snapshot[field] = (snapshot[field] ?? 0) + v;
+    };
+    add('running', num('num_running_reqs'));
+    add('waiting', num('num_waiting_reqs'));
+    add('preemptions', num('num_cumulative_preemption'));
+    const pct = num('kv_cache_usage_pct');
+    if (pct !== undefined) {
+      usage += pct / 100;
+      usageN++;
+    }
+    const bs = num('block_size');
+    const nb = num('num_gpu_blocks');
+    if (bs !== undefined && nb !== undefined && bs > 0 && nb > 0) {
+      capacity += bs * nb;
+      snapshot.cache.blockSize ??= bs;
+      snapshot.cache.numGpuBlocks = (snapshot.cache.numGpuBlocks ?? 0) + nb;
+    }
+  }
+  if (usageN > 0) snapshot.kvCacheUsage = usage / usageN;
+  if (capacity > 0) snapshot.cache.capacityTokens = capacity;
+  return snapshot;
+}
