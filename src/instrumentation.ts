@@ -23,6 +23,9 @@ import { CircuitOpenError } from './metrics/circuit-breaker.js';
 import { now } from './util/clock.js';
 import type { StepInit } from './steps/agent-step.js';
 import type { Attributes } from '@opentelemetry/api';
+import { BackendPoller, type BackendState } from './engines/backend-poller.js';
+import { BackendGauges } from './engines/backend-gauges.js';
+import { thunderAgentView } from './engines/backend-readings.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV_CAPTURE_MESSAGE_CONTENT } from './semconv.js';
@@ -70,6 +73,8 @@ export class AgenticInstrumentation {
   private _status: StatusServer | undefined;
   private _omni: OmniRecorder | undefined;
   private _metrics!: AgenticMetrics;
+  private _poller: BackendPoller | undefined;
+  private _backendGauges: BackendGauges | undefined;
   private _metricsKey = '';
   private readonly _chunkAttributes = new WeakMap<StepInit, Attributes>();
   private _statusListening: Promise<number | undefined> = Promise.resolve(undefined);
@@ -111,6 +116,10 @@ export class AgenticInstrumentation {
       setGlobalDispatcher(this._installed);
     }
     this._startStatusServer();
+    if (this._poller !== undefined) {
+      this._backendGauges?.updateMetricInstruments(this._meter);
+      this._poller.start();
+    }
   }
 
   /**
@@ -127,6 +136,8 @@ export class AgenticInstrumentation {
     this._previous = undefined;
     this._programs.clear();
     this._metrics.dispose();
+    this._poller?.stop();
+    this._backendGauges?.dispose();
     void this.shutdown();
   }
 
@@ -180,6 +191,17 @@ export class AgenticInstrumentation {
     this._meter = meterProvider.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
     this._omni?.updateMetricInstruments(this._meter);
     this._metrics.updateMetricInstruments(this._meter);
+    if (this._enabled) this._backendGauges?.updateMetricInstruments(this._meter);
+  }
+
+  /** The polled engines: their state, and ThunderAgent's `GET /metrics` JSON view. */
+  get backends(): { states: readonly BackendState[]; snapshot(): Record<string, unknown>; pollNow(): Promise<void> } {
+    const poller = this._poller;
+    return {
+      states: poller?.backends ?? [],
+      snapshot: () => thunderAgentView(poller?.backends ?? [], this._config.pollIntervalMs ?? 5000, Object.values(this._profiles.programs())),
+      pollNow: async () => poller?.pollAll(),
+    };
   }
 
   /**
@@ -249,6 +271,23 @@ export class AgenticInstrumentation {
       this._metrics = new AgenticMetrics(this._meter, prefix, () => this._stepDeps.providerName, breakerOptions);
       this._metricsKey = key;
     }
+    this._poller?.stop();
+    this._backendGauges?.dispose();
+    this._poller = undefined;
+    this._backendGauges = undefined;
+    if (config.backends !== undefined && config.backends.length > 0) {
+      const pollerOptions: ConstructorParameters<typeof BackendPoller>[1] = {
+        onPoll: (b, ok) => this._metrics.recordBackendPoll(new URL(b.url).host, ok, now()),
+      };
+      if (config.pollIntervalMs !== undefined) pollerOptions.pollIntervalMs = config.pollIntervalMs;
+      if (config.pollTimeoutMs !== undefined) pollerOptions.pollTimeoutMs = config.pollTimeoutMs;
+      this._poller = new BackendPoller(config.backends, pollerOptions);
+      this._backendGauges = new BackendGauges(prefix, () => this._poller?.backends ?? [], () => Object.values(this._profiles.programs()));
+      if (this._enabled) {
+        this._backendGauges.updateMetricInstruments(this._meter);
+        this._poller.start();
+      }
+    }
     const programs = (this._programs = new ProgramTracker(idle));
     this._profiles = new ProgramProfiles(idle, (id) => (programs.get(id)?.inFlight ?? 0) > 0);
     const envDir = process.env[ENV_PROFILE_DIR];
@@ -277,6 +316,7 @@ export class AgenticInstrumentation {
       return { status: 200, body: { status: 'ok', profile_enabled: this.profiles.enabled, programs_count: programs.length, reasoning_count: reasoning, acting_count: programs.length - reasoning } };
     });
     server.route('/programs', () => ({ status: 200, body: this.profiles.programs() }));
+    server.route('/metrics', () => ({ status: 200, body: this.backends.snapshot() }));
     server.route('/profiles', () => (this.profiles.enabled ? { status: 200, body: this.profiles.all() } : profilingOff));
     server.route('/profiles', (id) => {
       if (!this.profiles.enabled) return profilingOff;

@@ -81,6 +81,16 @@ export interface AgenticInstrumentationConfig {
    * @default { threshold: 5, cooldownMs: 30000, failFast: false }
    */
   circuitBreaker?: { threshold?: number; cooldownMs?: number; failFast?: boolean };
+  /**
+   * Engines to poll for their own stats (KV cache, queue, prefix cache, preemptions):
+   * `{ url, kind?: 'vllm' | 'sglang' | 'skyrl', name?, slots? }`; `kind` is detected from the first
+   * response when absent. Published as observable gauges and as `instrumentation.backends`.
+   */
+  backends?: { url: string; kind?: 'vllm' | 'sglang' | 'skyrl'; name?: string; slots?: number }[];
+  /** @default 5000 */
+  pollIntervalMs?: number;
+  /** @default min(pollIntervalMs, 10000) */
+  pollTimeoutMs?: number;
 }
 
 /** Options of {@link withProgram}. */

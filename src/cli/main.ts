@@ -8,9 +8,11 @@
 import { parseArgs } from 'node:util';
 import { startSimulator } from '../simulator/server.js';
 import { omniIngest } from './omni-ingest.js';
+import { parseBackend, parseInterval, watch } from './watch.js';
 
-const USAGE = `usage: agentic-otel simulator [--port 8000] [--host 127.0.0.1] [--model NAME]
+const USAGE = `usage: agentic-otel simulator [--port 8000] [--host 127.0.0.1] [--model NAME] [--flavor vllm|sglang|skyrl]
                          [--max-running N] [--decode-ms MS] [--prefill-ms-per-token MS] [--max-tokens N]
+       agentic-otel watch --backend URL [--backend URL …] [--port 9464] [--host 127.0.0.1] [--interval 5s] [--prefix agentic]
        agentic-otel omni ingest <logfile> [--json] [--otlp-endpoint URL]`;
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +20,24 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h') {
     process.stdout.write(USAGE + '\n');
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'watch') {
+    const { values } = parseArgs({ args: rest, options: { backend: { type: 'string', multiple: true }, port: { type: 'string', default: '9464' }, host: { type: 'string', default: '127.0.0.1' }, interval: { type: 'string', default: '5s' }, prefix: { type: 'string', default: 'agentic' } } });
+    if (values.backend === undefined || values.backend.length === 0) throw new UsageError('watch needs at least one --backend URL');
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port}'`);
+    let intervalMs: number;
+    try {
+      intervalMs = parseInterval(values.interval);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    try {
+      for (const b of values.backend) parseBackend(b);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    return watch({ backends: values.backend, port, host: values.host, intervalMs, prefix: values.prefix });
   }
   if (command === 'omni') {
     const [sub, ...args] = rest;
@@ -40,8 +60,10 @@ async function main(argv: string[]): Promise<number> {
       'decode-ms': { type: 'string' },
       'prefill-ms-per-token': { type: 'string' },
       'max-tokens': { type: 'string' },
+      flavor: { type: 'string' },
     },
   });
+  if (values.flavor !== undefined && !['vllm', 'sglang', 'skyrl'].includes(values.flavor)) throw new UsageError(`--flavor must be vllm, sglang or skyrl, got '${values.flavor}'`);
   const num = (name: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -57,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
     ...(values['decode-ms'] !== undefined && { decodeMsPerToken: num('decode-ms', values['decode-ms'], 0) }),
     ...(values['prefill-ms-per-token'] !== undefined && { prefillMsPerToken: num('prefill-ms-per-token', values['prefill-ms-per-token'], 0) }),
     ...(values['max-tokens'] !== undefined && { defaultMaxTokens: num('max-tokens', values['max-tokens'], 1) }),
+    ...(values.flavor !== undefined && { flavor: values.flavor as 'vllm' | 'sglang' | 'skyrl' }),
   });
   process.stdout.write(`agentic-otel simulator serving ${sim.model} at ${sim.url}/v1 (Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => {

@@ -37,7 +37,12 @@ export interface EngineSnapshot {
   cache: CacheConfig;
 }
 
-const sum = (samples: PromSample[]): number | undefined => (samples.length === 0 ? undefined : samples.reduce((s, x) => s + (Number.isFinite(x.value) ? x.value : 0), 0));
+/** The sum of the finite values; undefined when there are none (NaN everywhere is unknown, not 0). */
+const sum = (samples: PromSample[]): number | undefined => {
+  let total: number | undefined;
+  for (const x of samples) if (Number.isFinite(x.value)) total = (total ?? 0) + x.value;
+  return total;
+};
 const first = (...lists: PromSample[][]): PromSample[] => lists.find((l) => l.length > 0) ?? [];
 const positiveInt = (v: string | undefined): number | undefined => {
   const n = v === undefined ? NaN : Number(v);

@@ -215,6 +215,12 @@ export class AgenticMetrics {
     return a;
   }
 
+  /** An engine poll: a failure feeds the backend's breaker, as a failed request does. */
+  recordBackendPoll(backend: string, ok: boolean, now: number): void {
+    if (ok) this.breaker(backend).success(now);
+    else this._breakerFailure(backend, now);
+  }
+
   private _breakerFailure(backend: string, now: number): void {
     this.breaker(backend).failure(now);
     this._i.breakerFailures.add(1, { model: backend });

@@ -34,7 +34,7 @@ export interface EngineJob {
 /** One generated token: content text, or a fragment of a tool call. */
 export type OutputPiece = { kind: 'text'; text: string } | { kind: 'tool'; id?: string; name?: string; args: string };
 
-type Resolved = Required<Omit<SimulatorOptions, 'port' | 'host'>>;
+type Resolved = Required<Omit<SimulatorOptions, 'port' | 'host' | 'flavor'>>;
 
 /** Options with defaults applied. */
 export function resolveOptions(o: SimulatorOptions): Resolved {
@@ -71,10 +71,36 @@ export class SimEngine {
     return this._waiting.length;
   }
 
-  /** Takes a job: it starts now or waits for a slot. */
+  /** KV blocks held by running requests (prompt and generated tokens so far). */
+  blocksInUse(): number {
+    let blocks = 0;
+    for (const job of this._running) blocks += this._blocksOf(job);
+    return blocks;
+  }
+
+  /** Takes a job: it starts now or waits for a slot and for KV blocks. */
   submit(job: EngineJob): void {
-    if (this._running.size < this.options.maxRunning) this._start(job);
-    else this._waiting.push(job);
+    if (this._waiting.length === 0 && this._canStart(job)) this._start(job);
+    else this._wait(job);
+  }
+
+  private _blocksOf(job: EngineJob): number {
+    return Math.ceil((job.record.promptTokens + job.record.completionTokens) / this.options.blockSize);
+  }
+
+  private _canStart(job: EngineJob): boolean {
+    if (this._running.size >= this.options.maxRunning) return false;
+    const need = Math.ceil((job.record.promptTokens + job.output.length) / this.options.blockSize);
+    return this.blocksInUse() + need <= this.options.numGpuBlocks;
+  }
+
+  /**
+   * Waiting for a slot, or for KV blocks. A request held back for lack of KV blocks counts as a
+   * preemption: the simulator's stand-in for vLLM evicting a running request when KV is full.
+   */
+  private _wait(job: EngineJob): void {
+    if (this._running.size < this.options.maxRunning) this.counters.preemptions++;
+    this._waiting.push(job);
   }
 
   /** Stops a job (client gone): frees its slot. */
@@ -149,9 +175,11 @@ export class SimEngine {
   }
 
   private _next(): void {
-    while (this._running.size < this.options.maxRunning && this._waiting.length > 0) {
+    while (this._waiting.length > 0 && this._canStart(this._waiting[0] as EngineJob)) {
       this._start(this._waiting.shift() as EngineJob);
     }
+    // A request larger than the whole cache would wait forever: let it run alone.
+    if (this._running.size === 0 && this._waiting.length > 0) this._start(this._waiting.shift() as EngineJob);
   }
 }
 

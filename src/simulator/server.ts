@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { newRecord, planOutput, promptTokensOf, resolveOptions, SimEngine, type EngineJob, type OutputPiece } from './engine.js';
 import type { SimFault, Simulator, SimulatorOptions, SimRequestRecord } from './types.js';
+import { renderSglang, renderSkyrl, renderVllm, sglangServerInfo, type EngineState } from './engine-metrics.js';
 
 const FAULTS: readonly SimFault[] = ['http_500', 'stall', 'cut', 'malformed', 'reset'];
 const clock = (): number => performance.timeOrigin + performance.now();
@@ -20,6 +21,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const pendingFaults: SimFault[] = [];
   const sockets = new Set<Socket>();
   const host = options.host ?? '127.0.0.1';
+  const startedAt = Date.now() / 1000;
+  const state = (): EngineState => ({
+    model: opts.model, running: engine.running, waiting: engine.waiting, blocksInUse: engine.blocksInUse(),
+    numGpuBlocks: opts.numGpuBlocks, blockSize: opts.blockSize, maxRunning: opts.maxRunning, counters: engine.counters, startedAt,
+  });
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -37,6 +43,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/v1/models') {
       sendJson(res, 200, { object: 'list', data: [{ id: opts.model, object: 'model', created: 0, owned_by: 'vllm', root: opts.model, max_model_len: 32768 }] });
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      const flavor = options.flavor ?? 'vllm';
+      if (flavor === 'skyrl') sendJson(res, 200, renderSkyrl(state()));
+      else {
+        const text = flavor === 'sglang' ? renderSglang(state()) : renderVllm(state());
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
+      }
+      return;
+    }
+    if (req.method === 'GET' && path === '/get_server_info' && options.flavor === 'sglang') {
+      sendJson(res, 200, sglangServerInfo(state()));
       return;
     }
     // Simulator-only routes: its ground truth, and faults for a simulator in another process.

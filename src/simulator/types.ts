@@ -41,6 +41,8 @@ export interface SimulatorOptions {
   promptTokensDetails?: boolean;
   /** With the `cut` fault: chunks sent before the cut. @default 3 */
   cutAfterChunks?: number;
+  /** Which engine `/metrics` imitates (SGLang also serves `/get_server_info`). @default 'vllm' */
+  flavor?: 'vllm' | 'sglang' | 'skyrl';
 }
 
 /** What the simulator actually did to one request: the ground truth tests compare with. */

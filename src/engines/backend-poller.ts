@@ -1,0 +1,204 @@
+/**
+ * Polls each engine's own stats on an unref'd timer and keeps, per backend, the latest good
+ * snapshot and the last 12 samples (as ThunderAgent does). Observable callbacks only read this
+ * state: nothing waits on the network during a collection.
+ *
+ * A failed poll (refused, timed out, non-200, a body over the cap, nothing readable) marks the
+ * backend down and is reported once through `diag` until it recovers; polling goes on. The last
+ * good snapshot is kept for the JSON view (as ThunderAgent keeps it); the gauges report only
+ * `up = 0` while a backend is down, so Prometheus shows no stale values.
+ */
+import { diag } from '@opentelemetry/api';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { parsePrometheusText } from '../prometheus/parse-prometheus-text.js';
+import { mapSglang, mapSkyrl, mapVllm, type EngineKind, type EngineSnapshot } from './engine-snapshot.js';
+
+/** History kept per backend (ThunderAgent: 12). */
+export const HISTORY_SIZE = 12;
+const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** One engine to poll. */
+export interface BackendConfig {
+  url: string;
+  /** Detected from the first response when absent. */
+  kind?: EngineKind;
+  name?: string;
+  /** Request slots (max concurrent sequences), for the Dynamo-style aggregate when known. */
+  slots?: number;
+}
+
+export interface PollerOptions {
+  pollIntervalMs?: number;
+  /** @default min(pollIntervalMs, 10000) */
+  pollTimeoutMs?: number;
+  /** Larger responses are cut off and the poll fails. @default 8 MiB */
+  maxBodyBytes?: number;
+  /** Called after every poll of a backend (feeds its circuit breaker). */
+  onPoll?: (backend: BackendState, ok: boolean) => void;
+}
+
+/** A snapshot with when it was taken. */
+export interface TimedSnapshot {
+  at: number;
+  snapshot: EngineSnapshot;
+}
+
+/** What we know of one backend. */
+export interface BackendState {
+  readonly config: BackendConfig;
+  /** The URL with any credentials removed: safe as a label. */
+  readonly url: string;
+  readonly name: string;
+  kind: EngineKind | undefined;
+  up: boolean;
+  /** Whether any poll has completed yet. */
+  polled: boolean;
+  last: TimedSnapshot | undefined;
+  history: TimedSnapshot[];
+  lastError: string | undefined;
+  serverInfo: unknown;
+}
+
+/** The URL without user:password, query or fragment. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
+/** Prefix-cache hit rate over the history window, from counter deltas; undefined without traffic. */
+export function windowHitRate(history: readonly TimedSnapshot[]): number | undefined {
+  const withCounters = history.filter((h) => h.snapshot.prefixCacheQueries !== undefined && h.snapshot.prefixCacheHits !== undefined);
+  if (withCounters.length < 2) return undefined;
+  const a = (withCounters[0] as TimedSnapshot).snapshot;
+  const b = (withCounters[withCounters.length - 1] as TimedSnapshot).snapshot;
+  const dq = (b.prefixCacheQueries as number) - (a.prefixCacheQueries as number);
+  const dh = (b.prefixCacheHits as number) - (a.prefixCacheHits as number);
+  return dq > 0 && dh >= 0 ? dh / dq : undefined;
+}
+
+export class BackendPoller {
+  readonly backends: BackendState[];
+  private _timer: NodeJS.Timeout | undefined;
+  private readonly _inFlight = new Set<BackendState>();
+  private readonly _interval: number;
+  private readonly _timeout: number;
+  private readonly _maxBody: number;
+
+  constructor(configs: BackendConfig[], private readonly _options: PollerOptions = {}) {
+    this._interval = _options.pollIntervalMs ?? 5000;
+    if (!(this._interval > 0)) throw new RangeError('pollIntervalMs must be positive');
+    this._timeout = _options.pollTimeoutMs ?? Math.min(this._interval, 10_000);
+    this._maxBody = _options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.backends = configs.map((config) => {
+      new URL(config.url); // a clear error for a bad URL, from the constructor
+      return { config, url: safeUrl(config.url), name: config.name ?? safeUrl(config.url), kind: config.kind, up: false, polled: false, last: undefined, history: [], lastError: undefined, serverInfo: undefined };
+    });
+  }
+
+  /** Polls now, then every interval. */
+  start(): void {
+    if (this._timer !== undefined) return;
+    void this.pollAll();
+    this._timer = setInterval(() => void this.pollAll(), this._interval);
+    this._timer.unref();
+  }
+
+  stop(): void {
+    if (this._timer !== undefined) clearInterval(this._timer);
+    this._timer = undefined;
+  }
+
+  /** Polls every backend once (a backend whose previous poll is still running is skipped). */
+  async pollAll(): Promise<void> {
+    await Promise.all(this.backends.map((b) => (this._inFlight.has(b) ? undefined : this.poll(b))));
+  }
+
+  /** Polls one backend; never throws. */
+  async poll(b: BackendState): Promise<void> {
+    this._inFlight.add(b);
+    try {
+      const snapshot = await this._read(b);
+      const now = Date.now();
+      b.last = { at: now, snapshot };
+      b.history.push(b.last);
+      if (b.history.length > HISTORY_SIZE) b.history.shift();
+      if (!b.up && b.polled) diag.info(`agentic-otel: backend ${b.url} is reachable again`);
+      b.up = true;
+      b.lastError = undefined;
+      this._options.onPoll?.(b, true);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (b.up || !b.polled) diag.warn(`agentic-otel: backend ${b.url} cannot be polled (${message}); polling goes on`);
+      b.up = false;
+      b.lastError = message;
+      this._options.onPoll?.(b, false);
+    } finally {
+      b.polled = true;
+      this._inFlight.delete(b);
+    }
+  }
+
+  private async _read(b: BackendState): Promise<EngineSnapshot> {
+    const { status, body, contentType } = await this._get(`${b.config.url.replace(/\/$/, '')}/metrics`);
+    if (status !== 200) throw new Error(`HTTP ${status}`);
+    const looksJson = contentType.includes('json') || body.trimStart().startsWith('{');
+    if (b.kind === 'skyrl' || (b.kind === undefined && looksJson)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        throw new Error('the JSON body cannot be read');
+      }
+      const snapshot = mapSkyrl(json);
+      if (snapshot.engines === 0) throw new Error('no engine without an error in the SkyRL response');
+      b.kind = 'skyrl';
+      return snapshot;
+    }
+    const parsed = parsePrometheusText(body);
+    const kind = b.kind ?? (parsed.families.has('vllm:num_requests_running') ? 'vllm' : parsed.families.has('sglang:num_running_reqs') ? 'sglang' : undefined);
+    if (kind === undefined) throw new Error('no vLLM or SGLang series in the response');
+    let snapshot: EngineSnapshot;
+    if (kind === 'sglang') {
+      if (b.serverInfo === undefined) b.serverInfo = await this._get(`${b.config.url.replace(/\/$/, '')}/get_server_info`).then((r) => (r.status === 200 ? JSON.parse(r.body) : null), () => null);
+      snapshot = mapSglang(parsed, b.serverInfo);
+    } else {
+      snapshot = kind === 'vllm' ? mapVllm(parsed) : mapSglang(parsed);
+    }
+    if (![snapshot.running, snapshot.kvCacheUsage, snapshot.promptTokens].some((v) => v !== undefined && Number.isFinite(v))) {
+      throw new Error('no readable value in the response');
+    }
+    b.kind = kind;
+    return snapshot;
+  }
+
+  /** GET with a timeout and a body cap, on node:http (not fetch: no other hook sees the polls). */
+  private _get(url: string): Promise<{ status: number; body: string; contentType: string }> {
+    return new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const auth = u.username ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : undefined;
+      const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = request(u, { method: 'GET', timeout: this._timeout, headers: { accept: 'text/plain, application/json' }, ...(auth !== undefined && { auth }) }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > this._maxBody) {
+            req.destroy(new Error(`body larger than ${this._maxBody} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this._timeout} ms`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}

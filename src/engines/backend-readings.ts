@@ -1,0 +1,233 @@
+/**
+ * What the poller's state says, as metric readings (one list that the in-process observable
+ * gauges and `agentic-otel watch`'s own Prometheus endpoint both render), as ThunderAgent's
+ * `GET /metrics` JSON, and as NVIDIA Dynamo's aggregate over workers
+ * (shared/reference/dynamo-metrics-component.md). Pure: state in, readings out.
+ */
+import { windowHitRate, type BackendState } from './backend-poller.js';
+
+/** One sample of a reading. */
+export interface ReadingSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** One metric with its samples. */
+export interface Reading {
+  name: string;
+  type: 'gauge' | 'counter';
+  help: string;
+  samples: ReadingSample[];
+}
+
+/** A program as the request hook knows it (from the program views). */
+export interface ProgramOnBackend {
+  backend: string | null;
+  status: 'reasoning' | 'acting';
+  total_tokens: number | null;
+}
+
+/** ThunderAgent's per-backend program accounting. */
+export interface ProgramAccounting {
+  active_program_count: number;
+  reasoning_program_count: number;
+  acting_program_count: number;
+  active_program_tokens: number;
+  reasoning_program_tokens: number;
+  acting_program_tokens: number;
+  /** max(0, reasoning tokens − KV usage × capacity): context the running programs must share. */
+  shared_tokens: number;
+  /** max(0, active program tokens − capacity): context that does not fit at all. */
+  capacity_overflow: number;
+}
+
+const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+};
+
+/** Program accounting for one backend, as ThunderAgent computes it. */
+export function programAccounting(b: BackendState, programs: readonly ProgramOnBackend[]): ProgramAccounting {
+  const origin = originOf(b.url);
+  let reasoning = 0;
+  let acting = 0;
+  let reasoningTokens = 0;
+  let actingTokens = 0;
+  for (const p of programs) {
+    if (p.backend === null || originOf(p.backend) !== origin) continue;
+    const tokens = p.total_tokens ?? 0;
+    if (p.status === 'reasoning') {
+      reasoning++;
+      reasoningTokens += tokens;
+    } else {
+      acting++;
+      actingTokens += tokens;
+    }
+  }
+  const capacity = b.last?.snapshot.cache.capacityTokens;
+  const usage = b.last?.snapshot.kvCacheUsage;
+  return {
+    active_program_count: reasoning + acting,
+    reasoning_program_count: reasoning,
+    acting_program_count: acting,
+    active_program_tokens: reasoningTokens + actingTokens,
+    reasoning_program_tokens: reasoningTokens,
+    acting_program_tokens: actingTokens,
+    shared_tokens: capacity !== undefined && usage !== undefined ? Math.max(0, reasoningTokens - usage * capacity) : 0,
+    capacity_overflow: capacity !== undefined ? Math.max(0, reasoningTokens + actingTokens - capacity) : 0,
+  };
+}
+
+/** Dynamo's aggregate labels. */
+export interface DynamoLabels {
+  component: string;
+  endpoint: string;
+}
+
+/** Every reading: per-backend gauges and counters, program accounting, the Dynamo aggregate. */
+export function backendReadings(prefix: string, backends: readonly BackendState[], programs: readonly ProgramOnBackend[] | undefined, dynamo: DynamoLabels = { component: 'backend', endpoint: 'generate' }): Reading[] {
+  const r = (name: string, type: Reading['type'], help: string): Reading => ({ name, type, help, samples: [] });
+  const up = r(`${prefix}_backend_up`, 'gauge', 'Whether the last poll of the backend succeeded');
+  const running = r(`${prefix}_backend_requests_running`, 'gauge', 'Requests in the running batch, all engines');
+  const waiting = r(`${prefix}_backend_requests_waiting`, 'gauge', 'Requests queued, all engines');
+  const kv = r(`${prefix}_backend_kv_cache_usage`, 'gauge', 'KV cache usage, 0..1, capacity-weighted over engines');
+  const hit = r(`${prefix}_backend_prefix_cache_hit_rate`, 'gauge', 'Prefix-cache hit rate since the engine started (tokens)');
+  const hitWindow = r(`${prefix}_backend_prefix_cache_hit_rate_window`, 'gauge', 'Prefix-cache hit rate over the last 12 polls (tokens)');
+  const capacity = r(`${prefix}_backend_capacity_tokens`, 'gauge', 'KV cache capacity in tokens');
+  const engines = r(`${prefix}_backend_engines`, 'gauge', 'Engines behind the backend');
+  const prompt = r(`${prefix}_backend_prompt_tokens_total`, 'counter', 'Prompt tokens the engine processed');
+  const generation = r(`${prefix}_backend_generation_tokens_total`, 'counter', 'Tokens the engine generated');
+  const preemptions = r(`${prefix}_backend_preemptions_total`, 'counter', 'Preemptions');
+  const finished = r(`${prefix}_backend_requests_finished_total`, 'counter', 'Requests finished, by reason');
+  const out = [up, running, waiting, kv, hit, hitWindow, capacity, engines, prompt, generation, preemptions, finished];
+  const activePrograms = r(`${prefix}_backend_active_programs`, 'gauge', 'Agent programs whose last request went to the backend');
+  const programTokens = r(`${prefix}_backend_program_tokens`, 'gauge', 'Context tokens of those programs, by status');
+  const shared = r(`${prefix}_backend_shared_tokens`, 'gauge', 'Reasoning programs\' tokens beyond what the KV cache holds');
+  const overflow = r(`${prefix}_backend_capacity_overflow_tokens`, 'gauge', 'Active programs\' tokens beyond the KV capacity');
+  if (programs !== undefined) out.push(activePrograms, programTokens, shared, overflow);
+
+  const add = (reading: Reading, labels: Record<string, string>, value: number | undefined) => {
+    if (value !== undefined && Number.isFinite(value)) reading.samples.push({ labels, value });
+  };
+  for (const b of backends) {
+    const labels: Record<string, string> = { 'backend.url': b.url, 'backend.kind': b.kind ?? 'unknown', model: b.last?.snapshot.model ?? 'unknown' };
+    add(up, labels, b.up ? 1 : 0);
+    if (programs !== undefined) {
+      const a = programAccounting(b, programs);
+      add(activePrograms, labels, a.active_program_count);
+      add(programTokens, { ...labels, status: 'reasoning' }, a.reasoning_program_tokens);
+      add(programTokens, { ...labels, status: 'acting' }, a.acting_program_tokens);
+      if (b.up) {
+        add(shared, labels, a.shared_tokens);
+        add(overflow, labels, a.capacity_overflow);
+      }
+    }
+    const s = b.up ? b.last?.snapshot : undefined;
+    if (s === undefined) continue; // down: only `up`, no stale values
+    add(running, labels, s.running);
+    add(waiting, labels, s.waiting);
+    add(kv, labels, s.kvCacheUsage);
+    add(hit, labels, s.prefixCacheHitRate);
+    add(hitWindow, labels, windowHitRate(b.history));
+    add(capacity, labels, s.cache.capacityTokens);
+    add(engines, labels, s.engines);
+    add(prompt, labels, s.promptTokens);
+    add(generation, labels, s.generationTokens);
+    add(preemptions, labels, s.preemptions);
+    for (const [reason, n] of Object.entries(s.finishedByReason)) add(finished, { ...labels, reason }, n);
+  }
+  out.push(...dynamoReadings(backends, dynamo));
+  return out.filter((x) => x.samples.length > 0 || x.name === up.name);
+}
+
+/**
+ * Dynamo's aggregate: per worker KV blocks active / total and request slots active / total;
+ * across workers the mean and standard deviation of load (KV blocks active / total) and the KV
+ * hit rate from prefix-cache deltas over the history window, in percent.
+ */
+export function dynamoReadings(backends: readonly BackendState[], labels: DynamoLabels): Reading[] {
+  const r = (name: string, help: string): Reading => ({ name, type: 'gauge', help, samples: [] });
+  const active = r('llm_kv_blocks_active', 'Active KV cache blocks');
+  const total = r('llm_kv_blocks_total', 'Total KV cache blocks');
+  const slotsActive = r('llm_requests_active_slots', 'Active request slots');
+  const slotsTotal = r('llm_requests_total_slots', 'Total request slots');
+  const loadAvg = r('llm_load_avg', 'Average load across workers');
+  const loadStd = r('llm_load_std', 'Standard deviation of load across workers');
+  const hitRate = r('llm_kv_hit_rate_percent', 'KV cache hit rate across workers, percent, over the history window');
+  const loads: number[] = [];
+  let dHits = 0;
+  let dQueries = 0;
+  for (const b of backends) {
+    const s = b.up ? b.last?.snapshot : undefined;
+    if (s === undefined) continue;
+    const worker = { ...labels, worker_id: b.name };
+    const blocks = s.cache.numGpuBlocks ?? (s.cache.capacityTokens !== undefined && s.cache.blockSize !== undefined ? s.cache.capacityTokens / s.cache.blockSize : undefined);
+    if (blocks !== undefined && s.kvCacheUsage !== undefined) {
+      active.samples.push({ labels: worker, value: Math.round(s.kvCacheUsage * blocks) });
+      total.samples.push({ labels: worker, value: blocks });
+    }
+    if (s.kvCacheUsage !== undefined) loads.push(s.kvCacheUsage);
+    if (s.running !== undefined) slotsActive.samples.push({ labels: worker, value: s.running });
+    if (b.config.slots !== undefined) slotsTotal.samples.push({ labels: worker, value: b.config.slots });
+    const first = b.history.find((h) => h.snapshot.prefixCacheQueries !== undefined);
+    if (first !== undefined && s.prefixCacheQueries !== undefined && s.prefixCacheHits !== undefined) {
+      dQueries += s.prefixCacheQueries - (first.snapshot.prefixCacheQueries as number);
+      dHits += s.prefixCacheHits - (first.snapshot.prefixCacheHits as number);
+    }
+  }
+  if (loads.length > 0) {
+    const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
+    loadAvg.samples.push({ labels: { ...labels }, value: mean });
+    loadStd.samples.push({ labels: { ...labels }, value: Math.sqrt(loads.reduce((a, b) => a + (b - mean) ** 2, 0) / loads.length) });
+  }
+  if (dQueries > 0) hitRate.samples.push({ labels: { ...labels }, value: (100 * dHits) / dQueries });
+  return [active, total, slotsActive, slotsTotal, loadAvg, loadStd, hitRate];
+}
+
+/** ThunderAgent's `GET /metrics` JSON. */
+export function thunderAgentView(backends: readonly BackendState[], intervalMs: number, programs: readonly ProgramOnBackend[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const b of backends) {
+    const s = b.last?.snapshot;
+    const a = programAccounting(b, programs);
+    out[b.url] = {
+      url: b.url,
+      healthy: b.up,
+      monitoring: true,
+      ...a,
+      cache_config: { block_size: s?.cache.blockSize ?? null, num_gpu_blocks: s?.cache.numGpuBlocks ?? null, total_tokens_capacity: s?.cache.capacityTokens ?? null },
+      metrics: s === undefined ? null : {
+        num_requests_running: s.running ?? null,
+        num_requests_waiting: s.waiting ?? null,
+        kv_cache_usage_perc: s.kvCacheUsage ?? null,
+        prefix_cache_hit_rate: windowHitRate(b.history) ?? s.prefixCacheHitRate ?? null,
+        prefix_cache_queries: s.prefixCacheQueries ?? null,
+        prefix_cache_hits: s.prefixCacheHits ?? null,
+        prompt_tokens_total: s.promptTokens ?? null,
+        generation_tokens_total: s.generationTokens ?? null,
+        num_preemptions: s.preemptions ?? null,
+        requests_completed: Object.values(s.finishedByReason).reduce((x, y) => x + y, 0),
+        last_updated: (b.last as { at: number }).at / 1000,
+        history_size: b.history.length,
+      },
+    };
+  }
+  return { metrics_enabled: true, metrics_interval: intervalMs / 1000, backends: out };
+}
+
+/** Readings as the Prometheus text format (what `agentic-otel watch` serves). */
+export function renderReadings(readings: readonly Reading[]): string {
+  const lines: string[] = [];
+  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+  for (const reading of readings) {
+    lines.push(`# HELP ${reading.name} ${reading.help}`, `# TYPE ${reading.name} ${reading.type}`);
+    for (const s of reading.samples) {
+      const labels = Object.entries(s.labels).map(([k, v]) => `${k.replace(/[^a-zA-Z0-9_]/g, '_')}="${esc(v)}"`).join(',');
+      lines.push(`${reading.name}${labels ? `{${labels}}` : ''} ${String(s.value)}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
