@@ -141,6 +141,13 @@ export function mapSglang(p: PromParseResult, serverInfo?: unknown): EngineSnaps
   if (aborted !== undefined) snapshot.finishedByReason['abort'] = aborted;
   const capacity = sglangCapacity(serverInfo);
   if (capacity !== undefined) snapshot.cache.capacityTokens = capacity;
+  // SGLang's KV "page" is its block: `page_size` (top level or under server_info).
+  const info = (serverInfo ?? {}) as Record<string, unknown>;
+  const page = info['page_size'] ?? (info['server_info'] as Record<string, unknown> | undefined)?.['page_size'];
+  if (typeof page === 'number' && page > 0) {
+    snapshot.cache.blockSize = page;
+    if (capacity !== undefined) snapshot.cache.numGpuBlocks = Math.floor(capacity / page);
+  }
   return snapshot;
 }
 
