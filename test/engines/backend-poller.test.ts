@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { request } from 'undici';
-import { AggregationTemporality, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricData } from '@opentelemetry/sdk-metrics';
+import { TestMetricReader } from '../utils/metrics.js';
 import { BackendPoller, safeUrl, windowHitRate, type BackendState } from '../../src/engines/backend-poller.js';
 import { backendReadings, dynamoReadings, programAccounting, renderReadings, thunderAgentView } from '../../src/engines/backend-readings.js';
 import { parsePrometheusText } from '../../src/prometheus/parse-prometheus-text.js';
@@ -144,19 +145,11 @@ describe('readings by hand', () => {
 });
 
 describe('in-process: gauges and the ThunderAgent view against the simulator', () => {
-  class Reader extends MetricReader {
-    constructor() {
-      super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-    }
-    protected override async onForceFlush(): Promise<void> {}
-    protected override async onShutdown(): Promise<void> {}
-  }
-
   test('vLLM and SGLang flavours: gauges equal the engines\' own counts; the JSON view has ThunderAgent\'s keys', async () => {
     const vllm = await startSimulator({ flavor: 'vllm', decodeMsPerToken: 1 });
     const sglang = await startSimulator({ flavor: 'sglang', decodeMsPerToken: 1 });
     const h = setupHarness({ backends: [{ url: vllm.url }, { url: sglang.url, name: 'sg' }], pollIntervalMs: 60_000, statusServer: { port: 0 } });
-    const reader = new Reader();
+    const reader = new TestMetricReader();
     h.instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
     try {
       for (const sim of [vllm, sglang, vllm]) {

@@ -4,25 +4,14 @@
  */
 import { beforeAll, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, REPO_ROOT } from '../utils/build.js';
+import { freePort } from '../utils/servers.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const repo = REPO_ROOT;
 
-beforeAll(() => {
-  // The example imports the package by name, as a user would: that resolves to the build.
-  if (!existsSync(join(repo, 'dist/esm/index.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repo, stdio: 'inherit' });
-}, 120_000);
+// The example imports the package by name, as a user would: that resolves to the build.
+beforeAll(ensureBuilt, 120_000);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 test('examples/node-sdk.ts runs three programs and exports their steps over OTLP', async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, PROMETHEUS_PORT: String(await freePort()) };

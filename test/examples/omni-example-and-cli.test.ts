@@ -3,21 +3,18 @@
  * replays the real vLLM-omni log: tables, JSON, and OTLP traces to a local receiver.
  */
 import { beforeAll, expect, test } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { ensureBuilt, REPO_ROOT } from '../utils/build.js';
 import { createServer } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fixturePath } from '../utils/fixtures.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const repo = REPO_ROOT;
 const cli = ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
 const run = promisify(execFile);
 
-beforeAll(() => {
-  if (!existsSync(join(repo, 'dist/esm/index.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repo, stdio: 'inherit' });
-}, 120_000);
+beforeAll(ensureBuilt, 120_000);
 
 test('examples/omni.ts prints spans, an invariant violation and the tables', async () => {
   const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'examples/omni.ts'], { cwd: repo, timeout: 60_000 });

@@ -13,7 +13,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -22,17 +21,11 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { withProgram } from '../../src/index.js';
 import { setupHarness, type Harness } from '../utils/otel.js';
+import { freePort } from '../utils/servers.js';
 
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 if (!hasPrometheus) console.warn('NOTICE: the `prometheus` binary is not installed; the real-Prometheus test is skipped (apt-get install prometheus)');
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!hasPrometheus)('TinyLLM PromQL queries against real Prometheus', () => {

@@ -7,23 +7,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { freePort } from '../utils/servers.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 if (!hasPrometheus) console.warn('NOTICE: the `prometheus` binary is not installed; the watch end-to-end test is skipped');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe.skipIf(!hasPrometheus)('agentic-otel watch scraped by Prometheus', () => {
   let vllm: Simulator;

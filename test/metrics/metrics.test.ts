@@ -5,20 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'undici';
-import { AggregationTemporality, MeterProvider, MetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
+import { TestMetricReader as TestReader } from '../utils/metrics.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { AgenticInstrumentation, CircuitOpenError, withProgram } from '../../src/index.js';
 import { BreakerState, CircuitBreaker } from '../../src/metrics/circuit-breaker.js';
 import { requestErrorType } from '../../src/metrics/agentic-metrics.js';
 import { setupHarness, type Harness } from '../utils/otel.js';
 
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 async function collect(reader: TestReader): Promise<Map<string, MetricData>> {
   const { resourceMetrics } = await reader.collect();

@@ -6,20 +6,14 @@
 import { describe, expect, test } from 'vitest';
 import { diag, DiagLogLevel, type Attributes } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, MeterProvider, MetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { TestMetricReader as TestReader } from '../utils/metrics.js';
 import { OmniRecorder } from '../../src/omni/omni-recorder.js';
 import { checkInvariants, computeE2E, OmniSummaryAggregator, type OmniRequestRecord } from '../../src/omni/omni-stats.js';
 import { readOmniLog } from '../../src/omni/omni-log-reader.js';
 import { hrMs, durationMs } from '../utils/otel.js';
 import { readFixture } from '../utils/fixtures.js';
 
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 function setup() {
   const exporter = new InMemorySpanExporter();

@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Registry, Counter, Gauge, Histogram } from 'prom-client';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { TestMetricReader } from '../utils/metrics.js';
 import { parseNumber, parsePrometheusText, samplesNamed } from '../../src/prometheus/parse-prometheus-text.js';
 import { readFixture } from '../utils/fixtures.js';
 
@@ -124,12 +125,8 @@ describe('reads back exactly what the common exporters print', () => {
   });
 
   test('the OpenTelemetry Prometheus exporter', async () => {
-    class Reader extends MetricReader {
-      protected override async onForceFlush(): Promise<void> {}
-      protected override async onShutdown(): Promise<void> {}
-    }
     await fc.assert(fc.asyncProperty(fc.array(fc.tuple(labelValue, fc.double({ min: 0, max: 1e12, noNaN: true })), { minLength: 1, maxLength: 5 }), async (points) => {
-      const reader = new Reader();
+      const reader = new TestMetricReader();
       const meter = new MeterProvider({ readers: [reader] }).getMeter('prop');
       const counter = meter.createCounter('requests_total');
       const expected = new Map<string, number>();

@@ -52,3 +52,13 @@ export async function startReplayServer(body: string | Buffer, options: ReplayOp
     }),
   };
 }
+
+/** A loopback port that was free a moment ago (for servers started by other processes). */
+export async function freePort(): Promise<number> {
+  const { createServer: createNetServer } = await import('node:net');
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
