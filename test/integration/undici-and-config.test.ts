@@ -214,11 +214,14 @@ describe('registration', () => {
     h.instrumentation.disable();
     const exporter = new InMemorySpanExporter();
     const inst = new AgenticInstrumentation({ enabled: false });
-    const sdk = new NodeSDK({ spanProcessors: [new SimpleSpanProcessor(exporter)], instrumentations: [inst], metricReaders: [] });
+    // Without resource auto-detection: its async attributes would make even the simple
+    // processor export after the span ends.
+    const sdk = new NodeSDK({ spanProcessors: [new SimpleSpanProcessor(exporter)], instrumentations: [inst], metricReaders: [], autoDetectResources: false });
     sdk.start();
     try {
       expect(inst.isEnabled()).toBe(true);
       await withProgram('sdk', () => post('/v1/chat/completions', chatBody({ stream: true })));
+      for (let i = 0; i < 50 && exporter.getFinishedSpans().length < 4; i++) await new Promise((r) => setTimeout(r, 20));
       const names = exporter.getFinishedSpans().map((s) => s.name).sort();
       expect(names).toEqual(['agent.step', 'chat sim-llama-3-8b', 'llm.decode', 'llm.prefill']);
     } finally {
