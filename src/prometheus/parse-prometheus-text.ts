@@ -104,10 +104,11 @@ function familyOf(sampleName: string, families: Map<string, PromFamily>): string
 function readComment(text: string, from: number, end: number, family: (name: string) => PromFamily): boolean {
   let i = from;
   while (i < end && text.charCodeAt(i) === 32) i++;
-  const kwEnd = wordEnd(text, i, end);
-  const keyword = text.slice(i, kwEnd);
-  if (keyword !== 'HELP' && keyword !== 'TYPE' && keyword !== 'UNIT') return true; // a plain comment, `# EOF`
-  i = kwEnd;
+  // HELP, TYPE or UNIT followed by a space; anything else is a plain comment (or `# EOF`).
+  const k0 = text.charCodeAt(i);
+  const keyword = k0 === 72 ? 'HELP' : k0 === 84 ? 'TYPE' : k0 === 85 ? 'UNIT' : undefined;
+  if (keyword === undefined || !text.startsWith(keyword, i) || (i + 4 < end && text.charCodeAt(i + 4) !== 32)) return true;
+  i += 4;
   while (i < end && text.charCodeAt(i) === 32) i++;
   const nameEnd = wordEnd(text, i, end);
   if (nameEnd === i) return false;
