@@ -22,8 +22,8 @@ import { mergeUsage, type Usage } from './usage.js';
 export const TAIL_EVENTS = 8;
 /**
  * A kept event is a view into the network read's memory, which undici allocates per socket read
- * (~50 KB). A view whose backing store is larger than this is copied out, so a request in flight
- * retains its last few events, not the reads they came in.
+ * (~50 KB). Once a later read arrives, views into an earlier backing store larger than this are
+ * copied out, so a request in flight retains at most its current read, not the ones before.
  */
 const DETACH_BACKING_ABOVE_BYTES = 16 * 1024;
 
@@ -75,7 +75,7 @@ export class StreamAccumulator {
   private readonly _ringEnd: number[] = [];
   private readonly _ringT: number[] = [];
   private _ringNext = 0;
-  private _keptThisRead = 0;
+  private _backing: ArrayBufferLike | undefined;
   private _finished = false;
 
   /** @param _captureContent assemble the output message (parses every event). */
@@ -86,9 +86,13 @@ export class StreamAccumulator {
   /** Takes one read of the response body, which arrived at time `t`. */
   push(chunk: Uint8Array, t: number): void {
     this._t = t;
-    this._keptThisRead = 0;
+    // undici hands over each HTTP chunk as a view into its socket read: when the reads change,
+    // kept events still pointing into an earlier large read are copied out of it.
+    if (chunk.buffer !== this._backing) {
+      this._detachFrom(chunk.buffer);
+      this._backing = chunk.buffer;
+    }
     this._parser.push(chunk);
-    if (this._keptThisRead > 0) this._detachKept();
   }
 
   /** Takes decoded text (tests, replays). */
@@ -147,16 +151,13 @@ export class StreamAccumulator {
     this._ringEnd[i] = end;
     this._ringT[i] = this._t;
     this._ringNext = (i + 1) % TAIL_EVENTS;
-    this._keptThisRead++;
   }
 
-  /** Copies out the events this read added to the ring, when they would pin a large read. */
-  private _detachKept(): void {
-    const n = this._ringBuf.length;
-    for (let k = 1; k <= Math.min(this._keptThisRead, n); k++) {
-      const i = (this._ringNext - k + n) % n;
+  /** Copies out kept events that point into a large read other than `current`, so it can be freed. */
+  private _detachFrom(current: ArrayBufferLike): void {
+    for (let i = 0; i < this._ringBuf.length; i++) {
       const buf = this._ringBuf[i] as Buffer;
-      if (buf.buffer.byteLength <= DETACH_BACKING_ABOVE_BYTES) continue;
+      if (buf.buffer === current || buf.buffer.byteLength <= DETACH_BACKING_ABOVE_BYTES) continue;
       const copy = Buffer.from(buf.subarray(this._ringStart[i], this._ringEnd[i]));
       this._ringBuf[i] = copy;
       this._ringStart[i] = 0;

@@ -95,7 +95,8 @@ describe('StreamAccumulator on the real captures', () => {
     const backing = Buffer.alloc(64 * 1024);
     const length = backing.write(text);
     acc.push(backing.subarray(0, length), 1);
-    backing.fill(0x20); // the read's memory is reused
+    acc.push(Buffer.from(': the next socket read\n'), 2); // a new read: the first is let go
+    backing.fill(0x20); // …and its memory reused
     expect(acc.finish().finishReasons).toEqual(['stop']);
   });
 
