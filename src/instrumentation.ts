@@ -8,7 +8,7 @@
  * The package has no runtime dependency beside the `@opentelemetry/api` peer (`undici` is an
  * optional peer, for the types of {@link AgenticInstrumentation.interceptor}).
  */
-import { diag, metrics, trace, type Meter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import { createNoopMeter, diag, metrics, trace, type Meter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { createCompletionInterceptor, type ArrivedRequest, type InterceptorHost } from './http/completion-interceptor.js';
@@ -86,6 +86,7 @@ export class AgenticInstrumentation {
       providerName: 'vllm',
       captureContent: false,
       onStepEnd: (record) => this._stepEnded(record),
+      chunkMetrics: false,
       onChunks: (step, count, interval) => {
         let attributes = this._chunkAttributes.get(step);
         if (attributes === undefined) {
@@ -95,6 +96,7 @@ export class AgenticInstrumentation {
         this._metrics.recordChunks(count, interval, attributes);
       },
     };
+    this._stepDeps.chunkMetrics = !isNoopMeter(this._meter);
     this._applyConfig(config);
     this._interceptor = createCompletionInterceptor(this._host());
     if (this._config.enabled) this.enable();
@@ -189,6 +191,7 @@ export class AgenticInstrumentation {
   /** Called by NodeSDK / registerInstrumentations. */
   setMeterProvider(meterProvider: MeterProvider): void {
     this._meter = meterProvider.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
+    this._stepDeps.chunkMetrics = !isNoopMeter(this._meter);
     this._omni?.updateMetricInstruments(this._meter);
     this._metrics.updateMetricInstruments(this._meter);
     if (this._enabled) this._backendGauges?.updateMetricInstruments(this._meter);
@@ -379,6 +382,12 @@ export class AgenticInstrumentation {
       }
     }
   }
+}
+
+const NOOP_METER_CLASS = createNoopMeter().constructor;
+/** The API's no-op meter (no meter provider registered): per-chunk metrics would go nowhere. */
+function isNoopMeter(meter: Meter): boolean {
+  return meter.constructor === NOOP_METER_CLASS;
 }
 
 function serverOf(origin: string | undefined): { address: string; port: number } | undefined {

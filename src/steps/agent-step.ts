@@ -35,6 +35,8 @@ export interface StepDeps {
   onStepEnd(record: StepRecord): void;
   /** `count` SSE events arrived in one read, the first `interval` s after the previous event. */
   onChunks(step: StepInit, count: number, interval: number | undefined): void;
+  /** Whether anything records per-chunk metrics (false under the API's no-op meter). */
+  chunkMetrics: boolean;
 }
 
 /** What is known when a request arrives. */
@@ -157,6 +159,10 @@ export class AgentStep {
     if (this._firstByteAt === undefined) this._firstByteAt = t;
     this._lastByteAt = t;
     if (this._mode === 'sse' && this._stream !== undefined) {
+      if (!this._deps.chunkMetrics) {
+        this._stream.push(chunk, t);
+        return;
+      }
       const s = this._stream.summary;
       const before = s.dataEvents;
       this._stream.push(chunk, t);

@@ -17,7 +17,7 @@ function makeStep(init: Partial<StepInit> = {}) {
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const records: StepRecord[] = [];
   const step = new AgentStep(
-    { tracer: provider.getTracer('t'), providerName: 'vllm', captureContent: false, onStepEnd: (r) => records.push(r), onChunks: () => {} },
+    { tracer: provider.getTracer('t'), providerName: 'vllm', captureContent: false, onStepEnd: (r) => records.push(r), onChunks: () => {}, chunkMetrics: false },
     {
       programId: 'p', agentName: undefined, stepId: 2, previousEnd: T0, arrive: T0 + 1000,
       parentContext: context.active(), operation: 'chat', request: { json: {}, model: 'm', stream: true, includeUsage: true },
