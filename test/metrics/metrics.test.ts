@@ -94,6 +94,17 @@ describe('series recorded from the traffic', () => {
     expect(countOf(metrics.get('gen_ai.client.operation.duration'))).toBe(10);
     expect(countOf(metrics.get('gen_ai.client.operation.duration'), { 'error.type': '500' })).toBe(1);
     expect(countOf(metrics.get('gen_ai.client.operation.time_to_first_chunk'))).toBe(6);
+    // Values, not only counts: the histograms' sums equal the steps' own phases and durations.
+    const steps = h.spans().filter((sp) => sp.name === 'agent.step');
+    const total = (attr: string, pick = (_: (typeof steps)[number]) => true) => steps.filter(pick).reduce((acc, sp) => acc + ((sp.attributes[attr] as number | undefined) ?? 0), 0);
+    const streamedOk = (sp: (typeof steps)[number]) => sp.attributes['agentic.step.streamed'] === true;
+    expect(sumOf(phase, { phase: 'prefill' })).toBeCloseTo(total('agentic.step.prefill_s', streamedOk), 9);
+    expect(sumOf(phase, { phase: 'decode' })).toBeCloseTo(total('agentic.step.decode_s', streamedOk), 9);
+    expect(sumOf(phase, { phase: 'tool_call' })).toBeCloseTo(total('agentic.step.tool_call_s'), 9);
+    const chats = h.spans().filter((sp) => sp.kind === 2);
+    const chatSeconds = chats.reduce((acc, sp) => acc + sp.duration[0] + sp.duration[1] / 1e9, 0);
+    expect(sumOf(metrics.get('gen_ai.client.operation.duration'))).toBeCloseTo(chatSeconds, 6);
+    expect(sumOf(metrics.get('tinyllm_request_latency_seconds'))).toBeCloseTo(chatSeconds, 6);
     // One record per chunk after the first: each successful stream sent chunksSent data events.
     const streams = ok.filter((r) => r.stream);
     expect(countOf(metrics.get('gen_ai.client.operation.time_per_output_chunk'))).toBe(streams.reduce((s, r) => s + r.chunksSent - 1, 0));
