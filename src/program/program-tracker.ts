@@ -59,11 +59,6 @@ export class ProgramTracker {
     return this._programs.get(programId);
   }
 
-  /** Every live program. */
-  all(): IterableIterator<Readonly<ProgramState>> {
-    return this._programs.values();
-  }
-
   /** Requests in flight across all programs. */
   inFlight(): number {
     let n = 0;

@@ -130,8 +130,8 @@ export class AgentStep {
     return trace.setSpan(this._stepContext, this._chatSpan);
   }
 
-  /** Response headers arrived. */
-  onResponseStart(statusCode: number, headers: Record<string, string | string[] | undefined>, t: number): void {
+  /** Response headers arrived (at `_t`; the phases need only the body's timing). */
+  onResponseStart(statusCode: number, headers: Record<string, string | string[] | undefined>, _t: number): void {
     this._status = statusCode;
     this._chatSpan?.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
     if (statusCode >= 400) {
@@ -151,7 +151,6 @@ export class AgentStep {
       this._mode = 'json';
       this._jsonChunks = [];
     }
-    void t;
   }
 
   /** A chunk of the response body arrived at `t`. */
