@@ -35,6 +35,34 @@ export interface PromParseResult {
 
 const SUFFIXES = ['_bucket', '_sum', '_count', '_created', '_total', '_info', '_gcount', '_gsum'];
 
+/**
+ * What the previous sample read, so that the next one can reuse it: in an exposition
+ * consecutive samples mostly repeat the name and the label names and values (histogram
+ * buckets, per-engine series). Reusing its strings saves an allocation per token, and when the
+ * label names repeat in the same order, its label object is cloned and only the values that
+ * differ are set (adding properties one by one is the costliest part of building a sample).
+ * Every reuse is checked against the text, so the result is the same either way.
+ */
+interface Previous {
+  name: string;
+  /** Label names of the previous sample, in order (entries past `count` are older). */
+  keys: string[];
+  /** Per position, a value whose text is the value itself (no escapes), for reuse. */
+  reusable: (string | undefined)[];
+  /** The previous sample's label values, in order. */
+  values: string[];
+  /** This sample's label values (swapped with `values` once read). */
+  scratch: string[];
+  /** The previous sample's labels, or undefined when they cannot be cloned. */
+  labels: Record<string, string> | undefined;
+  count: number;
+}
+
+/** The next backslash in the text at or after the current line (−1: none left). */
+interface Scan {
+  backslash: number;
+}
+
 /** Parses a whole exposition. */
 export function parsePrometheusText(text: string): PromParseResult {
   const families = new Map<string, PromFamily>();
@@ -44,17 +72,20 @@ export function parsePrometheusText(text: string): PromParseResult {
     if (f === undefined) families.set(name, (f = { name, type: 'untyped', samples: [] }));
     return f;
   };
+  const prev: Previous = { name: '', keys: [], reusable: [], values: [], scratch: [], labels: undefined, count: 0 };
+  const scan: Scan = { backslash: text.indexOf('\\') };
   let pos = 0;
   const n = text.length;
   let current: PromFamily | undefined;
+  // The name of the last sample added to `current`.
+  let lastName = '';
   while (pos < n) {
     let end = text.indexOf('\n', pos);
     if (end === -1) end = n;
     let lineEnd = end;
     if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-    const start = pos;
+    let i = pos;
     pos = end + 1;
-    let i = start;
     while (i < lineEnd && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
     if (i >= lineEnd) continue;
     if (text.charCodeAt(i) === 35 /* # */) {
@@ -62,18 +93,18 @@ export function parsePrometheusText(text: string): PromParseResult {
       current = undefined;
       continue;
     }
-    // A line of its own: every native search below is bounded by it.
-    const sample = readSample(text.slice(i, lineEnd));
+    const sample = readSample(text, i, lineEnd, prev, scan);
     if (sample === undefined) {
       skipped++;
       continue;
     }
     // A family's samples follow its HELP / TYPE lines: try the current one first.
     const name = sample.name;
-    if (current === undefined || !(name === current.name || (name.startsWith(current.name) && SUFFIXES.includes(name.slice(current.name.length))))) {
+    if (current === undefined || (name !== lastName && !(name === current.name || (current.type !== 'untyped' && name.startsWith(current.name) && SUFFIXES.includes(name.slice(current.name.length)))))) {
       current = family(familyOf(name, families));
     }
     current.samples.push(sample);
+    lastName = name;
   }
   return { families, skippedLines: skipped };
 }
@@ -123,67 +154,118 @@ function readComment(text: string, from: number, end: number, family: (name: str
   return true;
 }
 
-function readSample(line: string): PromSample | undefined {
-  const end = line.length;
-  let i = 0;
-  const c0 = line.charCodeAt(0);
+function readSample(text: string, from: number, end: number, prev: Previous, scan: Scan): PromSample | undefined {
+  let i = from;
+  const c0 = text.charCodeAt(i);
   if (c0 >= 48 && c0 <= 57) return undefined; // a name never starts with a digit
-  while (i < end && isNameChar(line.charCodeAt(i))) i++;
-  if (i === 0) return undefined;
-  const name = line.slice(0, i);
-  const labels: Record<string, string> = {};
-  if (i < end && line.charCodeAt(i) === 123 /* { */) {
-    i = readLabels(line, i + 1, end, labels, line.indexOf('\\', i) !== -1);
-    if (i < 0) return undefined;
+  let name = prev.name;
+  if (name.length > 0 && text.startsWith(name, i) && !isNameChar(text.charCodeAt(i + name.length))) {
+    i += name.length;
+  } else {
+    while (i < end && isNameChar(text.charCodeAt(i))) i++;
+    if (i === from) return undefined;
+    name = text.slice(from, i);
   }
-  while (i < end && line.charCodeAt(i) === 32) i++;
-  const vEnd = wordEnd(line, i, end);
-  const value = parseNumber(line.slice(i, vEnd));
+  if (i > end) return undefined; // the reused name ran past the line
+  let labels: Record<string, string>;
+  if (i < end && text.charCodeAt(i) === 123 /* { */) {
+    if (scan.backslash !== -1 && scan.backslash < from) scan.backslash = text.indexOf('\\', from);
+    const escapes = scan.backslash !== -1 && scan.backslash < end;
+    i = readLabels(text, i + 1, end, escapes, prev);
+    if (i < 0) return undefined;
+    labels = prev.labels ?? labelObject(prev);
+  } else {
+    labels = {};
+    prev.labels = undefined;
+  }
+  prev.name = name;
+  while (i < end && text.charCodeAt(i) === 32) i++;
+  const vEnd = wordEnd(text, i, end);
+  const value = parseNumberAt(text, i, vEnd);
   if (value === undefined) return undefined;
   i = vEnd;
-  while (i < end && line.charCodeAt(i) === 32) i++;
+  while (i < end && text.charCodeAt(i) === 32) i++;
   const sample: PromSample = { name, labels, value };
-  if (i < end && line.charCodeAt(i) !== 35 /* exemplar */) {
-    const tEnd = wordEnd(line, i, end);
-    const ts = parseNumber(line.slice(i, tEnd));
+  if (i < end && text.charCodeAt(i) !== 35 /* exemplar */) {
+    const tEnd = wordEnd(text, i, end);
+    const ts = parseNumberAt(text, i, tEnd);
     if (ts === undefined || !Number.isFinite(ts)) return undefined;
     sample.timestamp = ts;
   }
   return sample;
 }
 
-/** Reads `name="value",…}`; returns the index after `}`, or −1 when broken. */
-function readLabels(text: string, from: number, end: number, into: Record<string, string>, escapes: boolean): number {
+/**
+ * Reads `name="value",…}` into `prev` (keys, values, and labels when they could be cloned from
+ * the previous sample's); returns the index after `}`, or −1 when broken.
+ */
+function readLabels(text: string, from: number, end: number, escapes: boolean, prev: Previous): number {
+  const { keys, reusable } = prev;
+  const out = prev.scratch;
+  let sameKeys = prev.labels !== undefined;
   let i = from;
-  for (;;) {
+  for (let j = 0; ; j++) {
     while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 44 /* , */)) i++;
-    if (i >= end) return -1;
-    if (text.charCodeAt(i) === 125 /* } */) return i + 1;
-    const nameStart = i;
-    while (i < end && isLabelNameChar(text.charCodeAt(i))) i++;
-    if (i === nameStart) return -1;
-    const name = text.slice(nameStart, i);
+    if (i >= end) return brokenLabels(prev);
+    if (text.charCodeAt(i) === 125 /* } */) {
+      const before = prev.values;
+      prev.values = out;
+      prev.scratch = before;
+      if (sameKeys && j === prev.count) {
+        // The previous sample's label names in the same order: clone, set what differs.
+        const labels = { ...prev.labels };
+        for (let k = 0; k < j; k++) if (out[k] !== before[k]) labels[keys[k] as string] = out[k] as string;
+        prev.labels = labels;
+      } else {
+        prev.labels = undefined;
+        prev.count = j;
+      }
+      return i + 1;
+    }
+    let name = keys[j];
+    if (name !== undefined && text.startsWith(name, i) && text.charCodeAt(i + name.length) === 61 /* = */ && i + name.length < end) {
+      i += name.length;
+    } else {
+      const nameStart = i;
+      while (i < end && isLabelNameChar(text.charCodeAt(i))) i++;
+      if (i === nameStart) return brokenLabels(prev);
+      name = text.slice(nameStart, i);
+      keys[j] = name;
+      reusable[j] = undefined;
+      sameKeys = false;
+    }
     while (i < end && text.charCodeAt(i) === 32) i++;
-    if (text.charCodeAt(i) !== 61 /* = */) return -1;
+    if (text.charCodeAt(i) !== 61 /* = */) return brokenLabels(prev);
     i++;
     while (i < end && text.charCodeAt(i) === 32) i++;
-    if (text.charCodeAt(i) !== 34 /* " */) return -1;
+    if (text.charCodeAt(i) !== 34 /* " */) return brokenLabels(prev);
     i++;
+    const reuse = reusable[j];
+    if (reuse !== undefined && text.startsWith(reuse, i) && text.charCodeAt(i + reuse.length) === 34 && i + reuse.length < end) {
+      // Same text as an earlier value that had no escape: the same value.
+      out[j] = reuse;
+      i += reuse.length + 1;
+      continue;
+    }
     if (!escapes) {
       // No backslash on the line: the value runs to the next quote.
       const q = text.indexOf('"', i);
-      if (q === -1) return -1;
-      into[name] = text.slice(i, q);
+      if (q === -1 || q >= end) return brokenLabels(prev);
+      const value = text.slice(i, q);
+      out[j] = value;
+      reusable[j] = value;
       i = q + 1;
       continue;
     }
     let value = '';
     let segment = i;
+    let escaped = false;
     for (;;) {
-      if (i >= end) return -1;
+      if (i >= end) return brokenLabels(prev);
       const c = text.charCodeAt(i);
       if (c === 34) break;
       if (c === 92 /* \\ */) {
+        escaped = true;
         value += text.slice(segment, i);
         const next = text.charCodeAt(i + 1);
         value += next === 110 ? '\n' : next === 34 ? '"' : next === 92 ? '\\' : '\\' + text.charAt(i + 1);
@@ -193,10 +275,100 @@ function readLabels(text: string, from: number, end: number, into: Record<string
       }
       i++;
     }
-    into[name] = value + text.slice(segment, i);
+    value += text.slice(segment, i);
+    out[j] = value;
+    reusable[j] = escaped ? undefined : value;
     i++;
   }
 }
+
+/** Builds the labels of a sample whose label names differ from the previous one's. */
+function labelObject(prev: Previous): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const { keys, values, count } = prev;
+  let duplicate = false;
+  for (let k = 0; k < count; k++) {
+    const key = keys[k] as string;
+    if (labels[key] !== undefined) duplicate = true;
+    labels[key] = values[k] as string;
+  }
+  // A repeated label name (the last value wins) would make a clone's per-position update wrong.
+  prev.labels = duplicate ? undefined : labels;
+  return labels;
+}
+
+function brokenLabels(prev: Previous): number {
+  prev.labels = undefined;
+  return -1;
+}
+
+/**
+ * Reads text[from, to) as a number. Short decimals (at most 15 significant digits and a power
+ * of ten within ±22) are computed here: both operands are exact doubles and one IEEE division
+ * or multiplication rounds correctly, so the result equals Number()'s. Anything else goes
+ * through parseNumber.
+ */
+function parseNumberAt(text: string, from: number, to: number): number | undefined {
+  let i = from;
+  let negative = false;
+  const c0 = text.charCodeAt(i);
+  if (c0 === 45 /* - */ || c0 === 43 /* + */) {
+    negative = c0 === 45;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = 0;
+  let seenDigit = false;
+  let seenPoint = false;
+  for (; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      seenDigit = true;
+      if (mantissa === 0 && c === 48) {
+        if (seenPoint) fraction++;
+        continue;
+      }
+      if (++digits > 15) return parseNumber(text.slice(from, to));
+      mantissa = mantissa * 10 + (c - 48);
+      if (seenPoint) fraction++;
+    } else if (c === 46 /* . */ && !seenPoint) {
+      seenPoint = true;
+    } else {
+      break;
+    }
+  }
+  if (!seenDigit) return parseNumber(text.slice(from, to));
+  let exponent = 0;
+  if (i < to) {
+    const e = text.charCodeAt(i);
+    if (e !== 101 && e !== 69) return parseNumber(text.slice(from, to));
+    i++;
+    let expNegative = false;
+    const s = text.charCodeAt(i);
+    if (s === 45 || s === 43) {
+      expNegative = s === 45;
+      i++;
+    }
+    if (i >= to) return undefined;
+    for (; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57 || exponent > 1000) return parseNumber(text.slice(from, to));
+      exponent = exponent * 10 + (c - 48);
+    }
+    if (expNegative) exponent = -exponent;
+  }
+  const power = exponent - fraction;
+  let v: number;
+  if (mantissa === 0) v = 0;
+  else if (power === 0) v = mantissa;
+  else if (power > 0 && power <= 22) v = mantissa * POWERS_OF_TEN[power]!;
+  else if (power < 0 && power >= -22) v = mantissa / POWERS_OF_TEN[-power]!;
+  else return parseNumber(text.slice(from, to));
+  return negative ? -v : v;
+}
+
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 /** A number as Prometheus prints it: decimals, exponents, NaN, ±Inf; undefined otherwise. */
 export function parseNumber(s: string): number | undefined {

@@ -90,6 +90,38 @@ describe('format corners', () => {
     for (const bad of ['', 'abc', '1.2.3', '0x10', '1e', ' 1']) expect(parseNumber(bad)).toBeUndefined();
   });
 
+  test('a sample value reads as Number() reads its text, in every form a double is printed', () => {
+    const printed = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => String(v)),
+      fc.tuple(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer({ min: 0, max: 20 })).map(([v, k]) => v.toFixed(k)),
+      fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: 0, max: 20 })).map(([v, k]) => v.toExponential(k)),
+      fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: 1, max: 21 })).map(([v, k]) => v.toPrecision(k)),
+      fc.stringMatching(/^[+-]?(\d{1,25}(\.\d{0,25})?|\.\d{1,25})([eE][+-]?\d{1,3})?$/),
+    );
+    fc.assert(fc.property(printed, (text) => {
+      const sample = parsePrometheusText(`x ${text}\n`).families.get('x')?.samples[0];
+      expect(sample?.value).toBe(Number(text));
+    }), { numRuns: 5000 });
+  });
+
+  test('consecutive samples that share names and values read as if each stood alone', () => {
+    const key = fc.constantFrom('a', 'b', 'le', 'engine');
+    const value = fc.oneof(fc.constantFrom('0', '1', 'x', 'x\\"y', '', 'long value'), fc.string({ maxLength: 4 }));
+    const line = fc.tuple(fc.constantFrom('m', 'm_bucket', 'n'), fc.array(fc.tuple(key, value), { maxLength: 4 }), fc.integer());
+    const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 12 }), (lines) => {
+      const texts = lines.map(([name, labels, v]) => `${name}{${labels.map(([k, x]) => `${k}="${escape(x)}"`).join(',')}} ${v}`);
+      const together = [...parsePrometheusText(texts.join('\n')).families.values()].flatMap((f) => f.samples);
+      // Untyped, the three names are three families: their samples, in order, family by family.
+      const alone = texts.map((t) => [...parsePrometheusText(t).families.values()][0]!.samples[0]!);
+      const order = [...new Set(alone.map((x) => x.name))];
+      const grouped = order.flatMap((name) => alone.filter((x) => x.name === name));
+      expect(together).toEqual(grouped);
+      const expected = order.flatMap((name) => lines.filter(([n]) => n === name).map(([, labels]) => Object.fromEntries(labels)));
+      expect(together.map((x) => x.labels)).toEqual(expected);
+    }), { numRuns: 3000 });
+  });
+
   test('garbage never throws', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
       const r = parsePrometheusText(text);
