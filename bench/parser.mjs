@@ -30,7 +30,12 @@ function mbPerCpuSecond(parse, ms) {
   return (n * bytes) / 1e6 / ((used.user + used.system) / 1e6);
 }
 
-for (let i = 0; i < 100; i++) for (const t of texts) (parsePrometheusText(t), parsePeer(t)); // warm-up
+for (let i = 0; i < 100; i++) {
+  for (const t of texts) {
+    parsePrometheusText(t);
+    parsePeer(t);
+  }
+} // warm-up
 const ours = [];
 const peer = [];
 const ratios = [];
