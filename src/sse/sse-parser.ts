@@ -39,6 +39,31 @@ export class SseParser {
   /** Feeds raw response bytes. */
   push(chunk: Uint8Array): void {
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // The common case, one read per event: `data: …\n\n` and nothing pending. Engines flush
+    // each event on its own, so this is most chunks; one native search proves the shape. (Not
+    // before the first line feed: the first chunk decides whether lines end in a lone \r.)
+    const n = buf.length;
+    if (
+      n > 6 &&
+      this._seenLF &&
+      this._rest === undefined &&
+      this._pBuf === undefined &&
+      this._pJoined === undefined &&
+      !this._crMode &&
+      buf[n - 1] === LF &&
+      buf[n - 2] === LF &&
+      buf[0] === 100 &&
+      buf[1] === 97 &&
+      buf[2] === 116 &&
+      buf[3] === 97 &&
+      buf[4] === COLON &&
+      buf.indexOf(LF) === n - 2
+    ) {
+      const vs = buf[5] === SPACE ? 6 : 5;
+      const ve = buf[n - 3] === CR ? n - 3 : n - 2; // `\r\n\n` ends the line with \r
+      this._sink(buf, vs, ve);
+      return;
+    }
     if (this._crMode || (this._rest === undefined && this._pBuf === undefined && !this._seenLF && buf.indexOf(CR) !== -1 && hasLoneCR(buf))) {
       this._crMode = true;
       buf = this._normaliseCR(buf);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
 import { SseParser } from '../../src/sse/sse-parser.js';
 
 function parse(pieces: (string | Uint8Array)[]): string[] {
@@ -51,5 +52,22 @@ describe('SseParser', () => {
 
   test('bytes: [DONE], data with no space, a field that only starts with data', () => {
     expect(parse(['data:[DONE]\n\ndataset: x\ndata\n\n'])).toEqual(['[DONE]', '']);
+  });
+
+  test('one event per read (the fast path), any other split, or all at once: the same events', () => {
+    const data = fc.oneof(fc.constant('[DONE]'), fc.string({ maxLength: 30 }).map((x) => x.replace(/[\r\n]/g, ' ')), fc.json());
+    const event = fc.record({ data, space: fc.boolean(), crlf: fc.boolean(), comment: fc.boolean() });
+    fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 6 }), (events, cuts) => {
+      const eol = (e: { crlf: boolean }) => (e.crlf ? '\r\n' : '\n');
+      const texts = events.map((e) => `${e.comment ? ': keep-alive' + eol(e) : ''}data:${e.space ? ' ' : ''}${e.data}${eol(e)}${eol(e)}`);
+      const whole = texts.join('');
+      const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+      const pieces = [0, ...points].map((at, k, all) => whole.slice(at, all[k + 1] ?? whole.length));
+      // One space after the colon is stripped, whether we wrote it or the data began with it.
+      const expected = events.map((e) => (!e.space && e.data.startsWith(' ') ? e.data.slice(1) : e.data));
+      expect(parse([whole])).toEqual(expected);
+      expect(parse(texts)).toEqual(expected);
+      expect(parse(pieces)).toEqual(expected);
+    }), { numRuns: 2000 });
   });
 });
