@@ -8,7 +8,7 @@
  * The package has no runtime dependency beside the `@opentelemetry/api` peer (`undici` is an
  * optional peer, for the types of {@link AgenticInstrumentation.interceptor}).
  */
-import { createNoopMeter, diag, metrics, trace, type Meter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import { diag, metrics, trace, type Meter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { createCompletionInterceptor, type ArrivedRequest, type InterceptorHost } from './http/completion-interceptor.js';
@@ -19,6 +19,7 @@ import { StepProfileWriter } from './profiles/step-profile-writer.js';
 import { StatusServer } from './profiles/status-server.js';
 import { OmniRecorder } from './omni/omni-recorder.js';
 import { AgenticMetrics } from './metrics/agentic-metrics.js';
+import { isNoopMeter } from './metrics/noop-meter.js';
 import { CircuitOpenError } from './metrics/circuit-breaker.js';
 import { now } from './util/clock.js';
 import type { StepInit } from './steps/agent-step.js';
@@ -384,19 +385,22 @@ export class AgenticInstrumentation {
   }
 }
 
-const NOOP_METER_CLASS = createNoopMeter().constructor;
-/** The API's no-op meter (no meter provider registered): per-chunk metrics would go nowhere. */
-function isNoopMeter(meter: Meter): boolean {
-  return meter.constructor === NOOP_METER_CLASS;
-}
+/** host and port by request origin; an application talks to a handful of engines. */
+const servers = new Map<string, { address: string; port: number } | undefined>();
+const MAX_CACHED_SERVERS = 256;
 
 function serverOf(origin: string | undefined): { address: string; port: number } | undefined {
   if (origin === undefined) return undefined;
+  if (servers.has(origin)) return servers.get(origin);
+  let server: { address: string; port: number } | undefined;
   try {
     const url = new URL(origin);
     const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    return { address: url.hostname.replace(/^\[|\]$/g, ''), port };
+    server = { address: url.hostname.replace(/^\[|\]$/g, ''), port };
   } catch {
-    return undefined;
+    server = undefined;
   }
+  if (servers.size >= MAX_CACHED_SERVERS) servers.clear();
+  servers.set(origin, server);
+  return server;
 }

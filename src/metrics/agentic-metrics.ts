@@ -13,6 +13,7 @@ import { diag, type Attributes, type BatchObservableResult, type Counter, type G
 import * as sc from '../semconv.js';
 import type { StepRecord } from '../types.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { isNoopMeter } from './noop-meter.js';
 import { BREAKER_STATE_NAMES, BreakerState, CircuitBreaker, type BreakerOptions } from './circuit-breaker.js';
 
 /** Why a request failed, as a closed label set (TinyLLM's `error_type`). */
@@ -85,6 +86,8 @@ interface Instruments {
 export class AgenticMetrics {
   private _i!: Instruments;
   private _meter: Meter | undefined;
+  /** False under the API's no-op meter: per-request recording is skipped (breakers still run). */
+  private _recording = false;
   private readonly _breakers = new Map<string, CircuitBreaker>();
   /** Breaker states set by the application through the facade, by model. */
   private readonly _manualStates = new Map<string, BreakerState>();
@@ -98,6 +101,7 @@ export class AgenticMetrics {
   updateMetricInstruments(meter: Meter): void {
     if (this._meter !== undefined && this._i !== undefined) this._meter.removeBatchObservableCallback(this._observe, [this._i.breakerState, this._i.systemInfo]);
     this._meter = meter;
+    this._recording = !isNoopMeter(meter);
     const p = (name: string) => `${this._prefix}_${name}`;
     const h = (name: string, description: string, unit: string, buckets: number[]) => meter.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: buckets } });
     this._i = {
@@ -155,11 +159,15 @@ export class AgenticMetrics {
 
   /** A request began: one more active request. */
   requestStarted(model: string, graph: string): void {
-    this._i.active.add(1, { model, graph });
+    if (this._recording) this._i.active.add(1, { model, graph });
   }
 
   /** A step ended: every series it feeds. `backend` is host:port. */
   recordStep(r: StepRecord, backend: string | undefined, now: number): void {
+    if (!this._recording) {
+      this._breakerOutcome(r, backend, now);
+      return;
+    }
     const i = this._i;
     const model = r.requestModel ?? r.model ?? 'unknown';
     const graph = r.agentName ?? 'default';
@@ -189,13 +197,15 @@ export class AgenticMetrics {
     if (r.streamed && r.errorType === undefined) i.genaiTtfc.record(phases.prefillS, genai);
     if (r.errorType !== undefined) genai[sc.ATTR_ERROR_TYPE] = r.errorType;
     i.genaiDuration.record((r.endTime - r.startTime) / 1000, genai);
-    if (r.errorType !== undefined) {
-      const type = requestErrorType(r.errorType);
-      i.errors.add(1, { error_type: type, model, graph });
-      if (backend !== undefined && isBackendFailure(type)) this._breakerFailure(backend, now);
-    } else if (backend !== undefined) {
-      this.breaker(backend).success(now);
-    }
+    if (r.errorType !== undefined) i.errors.add(1, { error_type: requestErrorType(r.errorType), model, graph });
+    this._breakerOutcome(r, backend, now);
+  }
+
+  /** The backend's circuit breaker learns the step's outcome. */
+  private _breakerOutcome(r: StepRecord, backend: string | undefined, now: number): void {
+    if (backend === undefined) return;
+    if (r.errorType === undefined) this.breaker(backend).success(now);
+    else if (isBackendFailure(requestErrorType(r.errorType))) this._breakerFailure(backend, now);
   }
 
   /** `count` chunks arrived in one read, the first `interval` seconds after the previous chunk. */
