@@ -1,0 +1,83 @@
+// What observing one completion costs us, with the network taken out: our interceptor and
+// handler in front of a dispatch that replays the benchmark's 256-chunk SSE response at once
+// through the handler API Node 20's fetch uses. CPU µs per completion (median of 7 rounds), with
+// a real SDK tracer provider (five spans per step, exported to nowhere) and with the API's no-op
+// tracer, so that our own work and the SDK's span cost can be told apart. Compare with the bare
+// client's CPU per completion printed by bench/run.mjs.
+import { context, propagation } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
+
+const CHUNKS = 256;
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+const discard = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 65536, maxExportBatchSize: 4096 })] });
+
+const head = '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[{"index":0,"delta":{"content":"';
+const tail = '"},"logprobs":null,"finish_reason":null}]}';
+const events = [];
+for (let i = 0; i < CHUNKS; i++) events.push(`data: ${head} tok${i}${tail}\n\n`);
+events[CHUNKS - 1] = events[CHUNKS - 1].replace('"finish_reason":null', '"finish_reason":"length"');
+events.push(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[],"usage":{"prompt_tokens":64,"total_tokens":${64 + CHUNKS},"completion_tokens":${CHUNKS},"prompt_tokens_details":{"cached_tokens":48}}}\n\ndata: [DONE]\n\n`);
+// One socket read holding every chunk, as undici hands them over: views into it.
+const read = Buffer.from(events.join(''));
+const chunks = [];
+for (let off = 0, i = 0; i < events.length; i++) {
+  const n = Buffer.byteLength(events[i]);
+  chunks.push(read.subarray(off, off + n));
+  off += n;
+}
+const rawHeaders = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
+const replay = (_opts, handler) => {
+  handler.onConnect?.(() => {});
+  handler.onHeaders(200, rawHeaders, () => {}, 'OK');
+  for (const c of chunks) handler.onData(c);
+  handler.onComplete([]);
+  return true;
+};
+const payload = Buffer.from(JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages: [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }] }));
+const opts = { origin: 'http://127.0.0.1:8000', path: '/v1/chat/completions', method: 'POST', headers: ['content-type', 'application/json', 'content-length', String(payload.length)], body: payload };
+const handler = { onConnect() {}, onHeaders: () => true, onData: () => true, onComplete() {}, onError: (e) => { throw e; } };
+
+const N = 2000;
+/** CPU µs per completion over N completions. */
+function round(dispatch) {
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < N; i++) dispatch(opts, handler);
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / N;
+}
+
+const withSdk = new AgenticInstrumentation({ enabled: false });
+withSdk.setTracerProvider(provider);
+const withNoop = new AgenticInstrumentation({ enabled: false });
+const modes = {
+  bare: { dispatch: replay },
+  sdk: { instrumentation: withSdk, dispatch: withSdk.interceptor()(replay) },
+  noop: { instrumentation: withNoop, dispatch: withNoop.interceptor()(replay) },
+};
+const samples = { bare: [], sdk: [], noop: [] };
+const names = Object.keys(modes);
+await withProgram('bench', async () => {
+  for (let r = -1; r < 9; r++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(j + Math.max(r, 0)) % names.length];
+      const mode = modes[name];
+      mode.instrumentation?.enable();
+      const us = round(mode.dispatch);
+      mode.instrumentation?.disable();
+      if (r >= 0) samples[name].push(us); // round -1 warms up
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+});
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const [bare, sdk, noop] = [median(samples.bare), median(samples.sdk), median(samples.noop)];
+console.log(
+  `\nObserving one ${CHUNKS}-chunk completion, network taken out (CPU µs per completion, medians of 9 interleaved rounds): ` +
+    `with an SDK tracer ${(sdk - bare).toFixed(1)} µs, with the no-op tracer ${(noop - bare).toFixed(1)} µs (the five SDK spans: ~${(sdk - noop).toFixed(1)} µs); the replay alone ${bare.toFixed(1)} µs`,
+);
+await provider.shutdown();
