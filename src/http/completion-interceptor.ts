@@ -8,6 +8,7 @@
  * dispatches with a handler that observes the response. Anything that goes wrong on our side is
  * reported through `diag` and the request goes out exactly as the application made it.
  */
+import { Buffer } from 'node:buffer';
 import { context, diag, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { bodyWithIncludeUsage, inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';

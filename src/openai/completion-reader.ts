@@ -15,6 +15,7 @@
  * Key scans are sound on JSON text because a quote inside a string value is always escaped,
  * so `"usage":` cannot match inside content.
  */
+import { Buffer } from 'node:buffer';
 import { SseParser } from '../sse/sse-parser.js';
 import { mergeUsage, type Usage } from './usage.js';
 

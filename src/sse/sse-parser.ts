@@ -15,6 +15,8 @@
  * by no engine we know) is normalised on a slower path once seen.
  */
 
+import { Buffer } from 'node:buffer';
+
 /** Receives one event's data: bytes `[start, end)` of `buf`, valid until the next push. */
 export type SseEventSink = (buf: Buffer, start: number, end: number) => void;
 

@@ -14,6 +14,7 @@
  * Phases follow ThunderAgent's definitions (shared/reference/thunderagent-profiling-and-metrics.md).
  * Every timestamp is taken once and reused, so the phases add up to the step exactly.
  */
+import { Buffer } from 'node:buffer';
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { readCompletion, StreamAccumulator, type CompletionSummary } from '../openai/completion-reader.js';
 import { inputMessagesJson, outputMessagesJson } from '../openai/messages.js';
