@@ -64,7 +64,11 @@ export class ObservingHandler implements Handler {
     try {
       this._inner.onResponseData?.(controller, chunk);
     } finally {
-      observeData(this._step, chunk, t);
+      try {
+        this._step.onResponseData(chunk, t);
+      } catch (err) {
+        dataFailed(err);
+      }
     }
   }
 
@@ -125,7 +129,11 @@ export class LegacyObservingHandler implements Handler {
     try {
       return this._inner.onData?.(chunk) ?? true;
     } finally {
-      observeData(this._step, chunk, t);
+      try {
+        this._step.onResponseData(chunk, t);
+      } catch (err) {
+        dataFailed(err);
+      }
     }
   }
 
@@ -163,13 +171,9 @@ function detachedController(): Controller {
   return { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
 }
 
-/** Per chunk, so no closure: this is the hottest call we make. */
-function observeData(step: AgentStep, chunk: Buffer, t: number): void {
-  try {
-    step.onResponseData(chunk, t);
-  } catch (err) {
-    diag.error('agentic-otel: failed to observe a response', err);
-  }
+/** A chunk could not be observed (the application's handler already has it). */
+function dataFailed(err: unknown): void {
+  diag.error('agentic-otel: failed to observe a response', err);
 }
 
 function guard(fn: () => void): void {

@@ -16,7 +16,7 @@
  * so `"usage":` cannot match inside content.
  */
 import { Buffer } from 'node:buffer';
-import { SseParser } from '../sse/sse-parser.js';
+import { SseParser, type SseEventReceiver } from '../sse/sse-parser.js';
 import { mergeUsage, type Usage } from './usage.js';
 
 /** Events kept for reading the last token, usage and finish reasons when the stream ends. */
@@ -62,14 +62,14 @@ export interface CompletionSummary {
 }
 
 /** Reads one streamed completion: `push` each read with its arrival time, then `finish`. */
-export class StreamAccumulator {
+export class StreamAccumulator implements SseEventReceiver {
   readonly summary: CompletionSummary = {
     finishReasons: [],
     dataEvents: 0,
     malformedEvents: 0,
     done: false,
   };
-  private readonly _parser = new SseParser((buf, start, end) => this._event(buf, start, end));
+  private readonly _parser = new SseParser(this);
   private _t = 0;
   private readonly _ringBuf: Buffer[] = [];
   private readonly _ringStart: number[] = [];
@@ -132,7 +132,8 @@ export class StreamAccumulator {
     return s;
   }
 
-  private _event(buf: Buffer, start: number, end: number): void {
+  /** One SSE data event (from the parser; not for callers). */
+  onSseEvent(buf: Buffer, start: number, end: number): void {
     const s = this.summary;
     if (end - start === 6 && buf[start] === 91 && buf.toString('latin1', start, end) === '[DONE]') {
       s.done = true;

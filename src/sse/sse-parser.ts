@@ -20,6 +20,11 @@ import { Buffer } from 'node:buffer';
 /** Receives one event's data: bytes `[start, end)` of `buf`, valid until the next push. */
 export type SseEventSink = (buf: Buffer, start: number, end: number) => void;
 
+/** The same as an object: one method call per event, no closure (the stream reader's hot path). */
+export interface SseEventReceiver {
+  onSseEvent(buf: Buffer, start: number, end: number): void;
+}
+
 const LF = 10;
 const CR = 13;
 const COLON = 58;
@@ -36,7 +41,11 @@ export class SseParser {
   private _dropLF = false;
   private _seenLF = false;
 
-  constructor(private readonly _sink: SseEventSink) {}
+  private readonly _sink: SseEventReceiver;
+
+  constructor(sink: SseEventSink | SseEventReceiver) {
+    this._sink = typeof sink === 'function' ? { onSseEvent: sink } : sink;
+  }
 
   /** Feeds raw response bytes. */
   push(chunk: Uint8Array): void {
@@ -63,7 +72,7 @@ export class SseParser {
     ) {
       const vs = buf[5] === SPACE ? 6 : 5;
       const ve = buf[n - 3] === CR ? n - 3 : n - 2; // `\r\n\n` ends the line with \r
-      this._sink(buf, vs, ve);
+      this._sink.onSseEvent(buf, vs, ve);
       return;
     }
     if (this._crMode || (this._rest === undefined && this._pBuf === undefined && !this._seenLF && buf.indexOf(CR) !== -1 && hasLoneCR(buf))) {
@@ -151,11 +160,11 @@ export class SseParser {
     if (this._pJoined !== undefined) {
       const bytes = Buffer.from(this._pJoined, 'utf8');
       this._pJoined = undefined;
-      this._sink(bytes, 0, bytes.length);
+      this._sink.onSseEvent(bytes, 0, bytes.length);
     } else if (this._pBuf !== undefined) {
       const buf = this._pBuf;
       this._pBuf = undefined;
-      this._sink(buf, this._pStart, this._pEnd);
+      this._sink.onSseEvent(buf, this._pStart, this._pEnd);
     }
   }
 

@@ -68,10 +68,12 @@ export class AgentStep {
   private _stream: StreamAccumulator | undefined;
   private _jsonChunks: Buffer[] | undefined;
   private _jsonBytes = 0;
-  private _firstByteAt: number | undefined;
-  private _lastByteAt: number | undefined;
+  // Times start as NaN, not undefined: a field that only ever holds numbers is stored unboxed,
+  // so the per-chunk writes below allocate nothing.
+  private _firstByteAt = NaN;
+  private _lastByteAt = NaN;
   private _ended = false;
-  private _lastEventAt: number | undefined;
+  private _lastEventAt = NaN;
 
   constructor(private readonly _deps: StepDeps, private readonly _init: StepInit) {
     const { arrive, previousEnd } = _init;
@@ -156,7 +158,7 @@ export class AgentStep {
 
   /** A chunk of the response body arrived at `t`. */
   onResponseData(chunk: Buffer, t: number): void {
-    if (this._firstByteAt === undefined) this._firstByteAt = t;
+    if (Number.isNaN(this._firstByteAt)) this._firstByteAt = t;
     this._lastByteAt = t;
     if (this._mode === 'sse' && this._stream !== undefined) {
       if (!this._deps.chunkMetrics) {
@@ -168,7 +170,7 @@ export class AgentStep {
       this._stream.push(chunk, t);
       const count = s.dataEvents - before;
       if (count > 0) {
-        this._deps.onChunks(this._init, count, this._lastEventAt === undefined ? undefined : (t - this._lastEventAt) / 1000);
+        this._deps.onChunks(this._init, count, Number.isNaN(this._lastEventAt) ? undefined : (t - this._lastEventAt) / 1000);
         this._lastEventAt = t;
       }
     } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
@@ -202,7 +204,7 @@ export class AgentStep {
   onError(err: unknown, t: number): void {
     let summary: CompletionSummary | undefined;
     if (this._mode === 'sse' && this._stream !== undefined) {
-      summary = this._stream.finish(this._lastByteAt ?? t);
+      summary = this._stream.finish(Number.isNaN(this._lastByteAt) ? t : this._lastByteAt);
     }
     // A client that gives up on a chunk it cannot parse aborts: the cause is the engine's output.
     const errorType = summary !== undefined && summary.malformedEvents > 0 ? sc.ERROR_TYPE_MALFORMED_RESPONSE : errorTypeOf(err);
@@ -226,8 +228,8 @@ export class AgentStep {
       first = summary.firstEventAt ?? t;
       last = summary.lastChoiceAt ?? first;
     } else {
-      first = this._firstByteAt ?? t;
-      last = this._lastByteAt ?? first;
+      first = Number.isNaN(this._firstByteAt) ? t : this._firstByteAt;
+      last = Number.isNaN(this._lastByteAt) ? first : this._lastByteAt;
     }
     // A successful step ends at its last token; a failed one when it failed.
     const end = streamed && !failed ? last : t;
