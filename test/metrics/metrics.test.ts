@@ -227,6 +227,27 @@ describe('circuit breaker', () => {
       await sim.close();
     }
   });
+
+  test('failFast works with no meter provider at all (nothing recorded, breakers still learn)', async () => {
+    const sim = await startSimulator({ decodeMsPerToken: 1 });
+    const h = setupHarness({ circuitBreaker: { threshold: 2, cooldownMs: 300, failFast: true } });
+    const post = () => request(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body() }).then((r) => r.body.text());
+    try {
+      await sim.refuse(true);
+      for (let i = 0; i < 2; i++) await expect(post()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await sim.refuse(false);
+      const before = sim.requests().length;
+      await expect(post()).rejects.toBeInstanceOf(CircuitOpenError);
+      expect(sim.requests().length).toBe(before);
+      await new Promise((r) => setTimeout(r, 320));
+      await post();
+      await post(); // closed again: requests flow
+      expect(sim.requests().length).toBe(before + 2);
+    } finally {
+      await h.shutdown();
+      await sim.close();
+    }
+  });
 });
 
 describe('cardinality', () => {
