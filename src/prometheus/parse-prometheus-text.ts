@@ -45,10 +45,16 @@ const SUFFIXES = ['_bucket', '_sum', '_count', '_created', '_total', '_info', '_
  */
 interface Previous {
   name: string;
+  /** Where the previous sample's name starts in the text. */
+  nameAt: number;
   /** Label names of the previous sample, in order (entries past `count` are older). */
   keys: string[];
+  /** Where each of `keys` is written in the text. */
+  keyAt: number[];
   /** Per position, a value whose text is the value itself (no escapes), for reuse. */
   reusable: (string | undefined)[];
+  /** Where each of `reusable` is written in the text. */
+  reusableAt: number[];
   /** The previous sample's label values, in order. */
   values: string[];
   /** This sample's label values (swapped with `values` once read). */
@@ -72,7 +78,7 @@ export function parsePrometheusText(text: string): PromParseResult {
     if (f === undefined) families.set(name, (f = { name, type: 'untyped', samples: [] }));
     return f;
   };
-  const prev: Previous = { name: '', keys: [], reusable: [], values: [], scratch: [], labels: undefined, count: 0 };
+  const prev: Previous = { name: '', nameAt: 0, keys: [], keyAt: [], reusable: [], reusableAt: [], values: [], scratch: [], labels: undefined, count: 0 };
   const scan: Scan = { backslash: text.indexOf('\\') };
   let pos = 0;
   const n = text.length;
@@ -159,8 +165,10 @@ function readSample(text: string, from: number, end: number, prev: Previous, sca
   const c0 = text.charCodeAt(i);
   if (c0 >= 48 && c0 <= 57) return undefined; // a name never starts with a digit
   let name = prev.name;
-  if (name.length > 0 && text.startsWith(name, i) && !isNameChar(text.charCodeAt(i + name.length))) {
-    i += name.length;
+  const n = name.length;
+  // Compared text to text: `name` is usually a slice of the text, which V8 compares slowly.
+  if (n > 0 && from + n <= end && !isNameChar(text.charCodeAt(from + n)) && sameText(text, prev.nameAt, from, n)) {
+    i += n;
   } else {
     while (i < end && isNameChar(text.charCodeAt(i))) i++;
     if (i === from) return undefined;
@@ -179,6 +187,7 @@ function readSample(text: string, from: number, end: number, prev: Previous, sca
     prev.labels = undefined;
   }
   prev.name = name;
+  prev.nameAt = from;
   while (i < end && text.charCodeAt(i) === 32) i++;
   const vEnd = wordEnd(text, i, end);
   const value = parseNumberAt(text, i, vEnd);
@@ -200,7 +209,7 @@ function readSample(text: string, from: number, end: number, prev: Previous, sca
  * the previous sample's); returns the index after `}`, or −1 when broken.
  */
 function readLabels(text: string, from: number, end: number, escapes: boolean, prev: Previous): number {
-  const { keys, reusable } = prev;
+  const { keys, keyAt, reusable, reusableAt } = prev;
   const out = prev.scratch;
   let sameKeys = prev.labels !== undefined;
   let i = from;
@@ -223,7 +232,7 @@ function readLabels(text: string, from: number, end: number, escapes: boolean, p
       return i + 1;
     }
     let name = keys[j];
-    if (name !== undefined && text.startsWith(name, i) && text.charCodeAt(i + name.length) === 61 /* = */ && i + name.length < end) {
+    if (name !== undefined && i + name.length < end && text.charCodeAt(i + name.length) === 61 /* = */ && sameText(text, keyAt[j] as number, i, name.length)) {
       i += name.length;
     } else {
       const nameStart = i;
@@ -231,6 +240,7 @@ function readLabels(text: string, from: number, end: number, escapes: boolean, p
       if (i === nameStart) return brokenLabels(prev);
       name = text.slice(nameStart, i);
       keys[j] = name;
+      keyAt[j] = nameStart;
       reusable[j] = undefined;
       sameKeys = false;
     }
@@ -241,7 +251,7 @@ function readLabels(text: string, from: number, end: number, escapes: boolean, p
     if (text.charCodeAt(i) !== 34 /* " */) return brokenLabels(prev);
     i++;
     const reuse = reusable[j];
-    if (reuse !== undefined && text.startsWith(reuse, i) && text.charCodeAt(i + reuse.length) === 34 && i + reuse.length < end) {
+    if (reuse !== undefined && i + reuse.length < end && text.charCodeAt(i + reuse.length) === 34 && sameText(text, reusableAt[j] as number, i, reuse.length)) {
       // Same text as an earlier value that had no escape: the same value.
       out[j] = reuse;
       i += reuse.length + 1;
@@ -254,6 +264,7 @@ function readLabels(text: string, from: number, end: number, escapes: boolean, p
       const value = text.slice(i, q);
       out[j] = value;
       reusable[j] = value;
+      reusableAt[j] = i;
       i = q + 1;
       continue;
     }
@@ -275,6 +286,7 @@ function readLabels(text: string, from: number, end: number, escapes: boolean, p
       }
       i++;
     }
+    reusableAt[j] = segment;
     value += text.slice(segment, i);
     out[j] = value;
     reusable[j] = escaped ? undefined : value;
@@ -397,6 +409,12 @@ export function parseNumber(s: string): number | undefined {
     default:
       return undefined;
   }
+}
+
+/** Whether text[a, a + length) and text[b, b + length) are the same characters. */
+function sameText(text: string, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
 }
 
 function wordEnd(text: string, from: number, end: number): number {

@@ -104,20 +104,28 @@ describe('format corners', () => {
     }), { numRuns: 5000 });
   });
 
-  test('consecutive samples that share names and values read as if each stood alone', () => {
+  test('consecutive samples that share names and values read as if each stood alone, broken lines among them', () => {
     const key = fc.constantFrom('a', 'b', 'le', 'engine');
     const value = fc.oneof(fc.constantFrom('0', '1', 'x', 'x\\"y', '', 'long value'), fc.string({ maxLength: 4 }));
-    const line = fc.tuple(fc.constantFrom('m', 'm_bucket', 'n'), fc.array(fc.tuple(key, value), { maxLength: 4 }), fc.integer());
+    // A line is whole, or broken in its labels (no closing quote) or in its value.
+    const line = fc.tuple(fc.constantFrom('m', 'm_bucket', 'n'), fc.array(fc.tuple(key, value), { maxLength: 4 }), fc.integer(), fc.constantFrom('whole', 'whole', 'whole', 'labels', 'value'));
     const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     fc.assert(fc.property(fc.array(line, { minLength: 1, maxLength: 12 }), (lines) => {
-      const texts = lines.map(([name, labels, v]) => `${name}{${labels.map(([k, x]) => `${k}="${escape(x)}"`).join(',')}} ${v}`);
-      const together = [...parsePrometheusText(texts.join('\n')).families.values()].flatMap((f) => f.samples);
+      const texts = lines.map(([name, labels, v, shape]) => {
+        const section = labels.map(([k, x]) => `${k}="${escape(x)}"`).join(',');
+        if (shape === 'labels') return `${name}{${section}${section ? ',' : ''}a="open} ${v}`;
+        return `${name}{${section}} ${shape === 'value' ? 'abc' : v}`;
+      });
+      const parsed = parsePrometheusText(texts.join('\n'));
+      const together = [...parsed.families.values()].flatMap((f) => f.samples);
+      expect(parsed.skippedLines).toBe(lines.filter(([, , , shape]) => shape !== 'whole').length);
       // Untyped, the three names are three families: their samples, in order, family by family.
-      const alone = texts.map((t) => [...parsePrometheusText(t).families.values()][0]!.samples[0]!);
+      const kept = lines.filter(([, , , shape]) => shape === 'whole');
+      const alone = texts.filter((_, k) => lines[k]![3] === 'whole').map((t) => [...parsePrometheusText(t).families.values()][0]!.samples[0]!);
       const order = [...new Set(alone.map((x) => x.name))];
       const grouped = order.flatMap((name) => alone.filter((x) => x.name === name));
       expect(together).toEqual(grouped);
-      const expected = order.flatMap((name) => lines.filter(([n]) => n === name).map(([, labels]) => Object.fromEntries(labels)));
+      const expected = order.flatMap((name) => kept.filter(([n]) => n === name).map(([, labels]) => Object.fromEntries(labels)));
       expect(together.map((x) => x.labels)).toEqual(expected);
     }), { numRuns: 3000 });
   });
