@@ -68,8 +68,8 @@ export class AgentStep {
   private _stream: StreamAccumulator | undefined;
   private _jsonChunks: Buffer[] | undefined;
   private _jsonBytes = 0;
-  // Times start as NaN, not undefined: a field that only ever holds numbers is stored unboxed,
-  // so the per-chunk writes below allocate nothing.
+  // Times start as NaN, not undefined: a field that only ever holds numbers is a double field,
+  // updated in place, so the per-chunk writes below allocate nothing.
   private _firstByteAt = NaN;
   private _lastByteAt = NaN;
   private _ended = false;
