@@ -9,6 +9,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
+import { completionEvents } from './completion-stream.mjs';
 
 const CHUNKS = 256;
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -16,12 +17,7 @@ propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 const discard = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
 const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 65536, maxExportBatchSize: 4096 })] });
 
-const head = '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[{"index":0,"delta":{"content":"';
-const tail = '"},"logprobs":null,"finish_reason":null}]}';
-const events = [];
-for (let i = 0; i < CHUNKS; i++) events.push(`data: ${head} tok${i}${tail}\n\n`);
-events[CHUNKS - 1] = events[CHUNKS - 1].replace('"finish_reason":null', '"finish_reason":"length"');
-events.push(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[],"usage":{"prompt_tokens":64,"total_tokens":${64 + CHUNKS},"completion_tokens":${CHUNKS},"prompt_tokens_details":{"cached_tokens":48}}}\n\ndata: [DONE]\n\n`);
+const events = completionEvents(CHUNKS);
 // One socket read holding every chunk, as undici hands them over: views into it.
 const read = Buffer.from(events.join(''));
 const chunks = [];

@@ -2,14 +2,11 @@
 // CHUNKS vLLM-shaped chunks, a usage chunk and [DONE]. It runs in its own process so that the
 // client under test has its event loop to itself.
 import { createServer } from 'node:http';
+import { completionEvents } from './completion-stream.mjs';
 
-const CHUNKS = Number(process.env.CHUNKS ?? 256);
-const head = '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[{"index":0,"delta":{"content":"';
-const tail = '"},"logprobs":null,"finish_reason":null}]}';
-const body = [];
-for (let i = 0; i < CHUNKS; i++) body.push(`data: ${head} tok${i}${tail}\n\n`);
-body[CHUNKS - 1] = body[CHUNKS - 1].replace('"finish_reason":null', '"finish_reason":"length"');
-const usage = `data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[],"usage":{"prompt_tokens":64,"total_tokens":${64 + CHUNKS},"completion_tokens":${CHUNKS},"prompt_tokens_details":{"cached_tokens":48}}}\n\ndata: [DONE]\n\n`;
+const events = completionEvents(Number(process.env.CHUNKS ?? 256));
+const usage = events.pop();
+const body = events;
 
 const server = createServer((req, res) => {
   req.resume();

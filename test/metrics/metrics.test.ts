@@ -200,19 +200,28 @@ describe('circuit breaker', () => {
       .toEqual(['http_5xx', 'http_4xx', 'connection', 'connection', 'timeout', 'aborted', 'malformed_response']);
   });
 
+  const poster = (sim: { url: string }) => () =>
+    request(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body() }).then((r) => r.body.text());
+
+  /** Two refused connections open a breaker of threshold 2; the next request fails without being sent. Returns the engine's request count. */
+  async function tripBreaker(sim: { refuse(on: boolean): Promise<unknown>; requests(): readonly unknown[] }, post: () => Promise<string>): Promise<number> {
+    await sim.refuse(true);
+    for (let i = 0; i < 2; i++) await expect(post()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await sim.refuse(false);
+    const before = sim.requests().length;
+    await expect(post()).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(sim.requests().length).toBe(before); // not sent
+    return before;
+  }
+
   test('failFast: an open backend fails at once without a connection; recovery is picked up', async () => {
     const sim = await startSimulator({ decodeMsPerToken: 1 });
     const h = setupHarness({ circuitBreaker: { threshold: 2, cooldownMs: 300, failFast: true } });
     const reader = new TestReader();
     h.instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
-    const post = () => request(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body() }).then((r) => r.body.text());
+    const post = poster(sim);
     try {
-      await sim.refuse(true);
-      for (let i = 0; i < 2; i++) await expect(post()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-      await sim.refuse(false);
-      const before = sim.requests().length;
-      await expect(post()).rejects.toBeInstanceOf(CircuitOpenError);
-      expect(sim.requests().length).toBe(before); // not sent
+      await tripBreaker(sim, post);
       let states = (await collect(reader)).get('agentic_circuit_breaker_state')!.dataPoints.map((d) => d.value);
       expect(states).toEqual([2]);
       await new Promise((r) => setTimeout(r, 320));
@@ -231,14 +240,9 @@ describe('circuit breaker', () => {
   test('failFast works with no meter provider at all (nothing recorded, breakers still learn)', async () => {
     const sim = await startSimulator({ decodeMsPerToken: 1 });
     const h = setupHarness({ circuitBreaker: { threshold: 2, cooldownMs: 300, failFast: true } });
-    const post = () => request(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body() }).then((r) => r.body.text());
+    const post = poster(sim);
     try {
-      await sim.refuse(true);
-      for (let i = 0; i < 2; i++) await expect(post()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-      await sim.refuse(false);
-      const before = sim.requests().length;
-      await expect(post()).rejects.toBeInstanceOf(CircuitOpenError);
-      expect(sim.requests().length).toBe(before);
+      const before = await tripBreaker(sim, post);
       await new Promise((r) => setTimeout(r, 320));
       await post();
       await post(); // closed again: requests flow

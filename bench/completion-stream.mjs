@@ -1,0 +1,11 @@
+// The benchmark's streamed completion, as vLLM writes it: `chunks` content events (the last with
+// its finish reason), then one event carrying usage and `[DONE]`, each string one write.
+export function completionEvents(chunks) {
+  const head = '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[{"index":0,"delta":{"content":"';
+  const tail = '"},"logprobs":null,"finish_reason":null}]}';
+  const events = [];
+  for (let i = 0; i < chunks; i++) events.push(`data: ${head} tok${i}${tail}\n\n`);
+  events[chunks - 1] = events[chunks - 1].replace('"finish_reason":null', '"finish_reason":"length"');
+  events.push(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[],"usage":{"prompt_tokens":64,"total_tokens":${64 + chunks},"completion_tokens":${chunks},"prompt_tokens_details":{"cached_tokens":48}}}\n\ndata: [DONE]\n\n`);
+  return events;
+}
