@@ -14,7 +14,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentStep } from '../steps/agent-step.js';
-import { now } from '../util/clock.js';
+import { now, turnNow } from '../util/clock.js';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -60,7 +60,7 @@ export class ObservingHandler implements Handler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
-    const t = now();
+    const t = turnNow();
     try {
       this._inner.onResponseData?.(controller, chunk);
     } finally {
@@ -125,7 +125,7 @@ export class LegacyObservingHandler implements Handler {
   }
 
   onData(chunk: Buffer): boolean {
-    const t = now();
+    const t = turnNow();
     try {
       return this._inner.onData?.(chunk) ?? true;
     } finally {
@@ -161,7 +161,10 @@ function parseRawHeaders(raw: Buffer[] | string[] | null): Record<string, string
   const out: Record<string, string> = {};
   if (raw == null) return out;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = String(raw[i]).toLowerCase();
+    // Only two names matter, and both start `content-`: other headers are not decoded.
+    const rawName = raw[i] as Buffer | string;
+    if (rawName.length !== 12 && rawName.length !== 16) continue;
+    const name = String(rawName).toLowerCase();
     if ((name === 'content-type' || name === 'content-encoding') && out[name] === undefined) out[name] = String(raw[i + 1]);
   }
   return out;

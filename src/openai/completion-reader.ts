@@ -86,12 +86,16 @@ export class StreamAccumulator implements SseEventReceiver {
 
   /** Takes one read of the response body, which arrived at time `t`. */
   push(chunk: Uint8Array, t: number): void {
-    this._t = t;
-    // undici hands over each HTTP chunk as a view into its socket read: when the reads change,
-    // kept events still pointing into an earlier large read are copied out of it.
-    if (chunk.buffer !== this._backing) {
-      this._detachFrom(chunk.buffer);
-      this._backing = chunk.buffer;
+    // undici hands over each HTTP chunk as a view into its socket read, and the chunks of one
+    // read share its arrival time. When the time moves on, the read may have changed: kept
+    // events still pointing into an earlier large read are then copied out of it.
+    if (t !== this._t) {
+      this._t = t;
+      const backing = chunk.buffer;
+      if (backing !== this._backing) {
+        this._detachFrom(backing);
+        this._backing = backing;
+      }
     }
     this._parser.push(chunk);
   }

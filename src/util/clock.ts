@@ -8,3 +8,26 @@ const ORIGIN = performance.timeOrigin;
 export function now(): number {
   return ORIGIN + performance.now();
 }
+
+let turnTime = NaN;
+const endTurn = (): void => {
+  turnTime = NaN;
+};
+
+/**
+ * The time at which the current turn of the event loop first asked, in epoch milliseconds.
+ *
+ * A socket read reaches the application in one synchronous run: undici's parser hands every
+ * HTTP chunk of that read to its handler before the microtask queue drains. Those chunks arrived
+ * together, so they share one arrival time, and a streamed completion whose engine flushes many
+ * events per read pays for one clock read per read, not per event. The time is forgotten when
+ * the microtask queue next drains, which Node does after every I/O callback: chunks of the next
+ * read, or chunks the parser releases later after back-pressure, get a time of their own.
+ */
+export function turnNow(): number {
+  if (turnTime !== turnTime) {
+    turnTime = ORIGIN + performance.now();
+    queueMicrotask(endTurn);
+  }
+  return turnTime;
+}
