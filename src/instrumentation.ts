@@ -292,8 +292,8 @@ export class AgenticInstrumentation {
         this._poller.start();
       }
     }
-    const programs = (this._programs = new ProgramTracker(idle));
-    this._profiles = new ProgramProfiles(idle, (id) => (programs.get(id)?.inFlight ?? 0) > 0);
+    this._programs = new ProgramTracker(idle);
+    this._profiles = new ProgramProfiles(this._programs);
     const envDir = process.env[ENV_PROFILE_DIR];
     const profileDir = typeof config.profile === 'object' && config.profile.dir !== undefined ? config.profile.dir : envDir;
     const profiling = config.profile === true || typeof config.profile === 'object' || (config.profile === undefined && envDir !== undefined && envDir !== '');
@@ -370,8 +370,7 @@ export class AgenticInstrumentation {
   }
 
   private _stepEnded(record: StepRecord): void {
-    this._programs.endStep(record.programId, record.endTime);
-    this._profiles.add(record);
+    this._profiles.add(this._programs.endStep(record.programId, record.endTime), record);
     const backend = record.serverAddress !== undefined && record.serverPort !== undefined && record.errorType !== 'CIRCUIT_OPEN' ? `${record.serverAddress}:${record.serverPort}` : undefined;
     this._metrics.recordStep(record, backend, record.endTime);
     this._writer?.write(formatStepRow(record));

@@ -1,8 +1,11 @@
 /**
  * Per-program profiles in ThunderAgent's JSON shape (`/profiles`, `/programs`), plus what it
- * lacks: p50 / p95 of every phase and bounded memory (idle programs leave; their rows stay in
- * the CSV). Pure: it is fed finished steps and asked for views.
+ * lacks: p50 / p95 of every phase and bounded memory. Each program's aggregate lives on its
+ * entry in the program registry ({@link ProgramTracker}), so it leaves memory with the program
+ * (idle programs leave; their rows stay in the CSV). Pure: it is fed finished steps and asked
+ * for views.
  */
+import type { ProgramState, ProgramTracker } from '../program/program-tracker.js';
 import type { StepRecord } from '../types.js';
 
 /** Phase samples kept per program for percentiles: the most recent ones. */
@@ -63,7 +66,8 @@ interface Sums {
   cachedN: number;
 }
 
-interface Entry {
+/** One program's aggregate, held by its registry entry. */
+export interface ProfileEntry {
   sums: Sums;
   samples: { prefill: number[]; decode: number[]; pause: number[]; toolCall: number[] };
   backend: string | undefined;
@@ -71,27 +75,20 @@ interface Entry {
   lastStepAt: number;
 }
 
-/** Tells whether a program has a request in flight (from the request hook's tracker). */
-export type InFlightLookup = (programId: string) => boolean;
-
 export class ProgramProfiles {
-  private readonly _entries = new Map<string, Entry>();
-  private _lastSweep = 0;
+  constructor(private readonly _programs: ProgramTracker) {}
 
-  constructor(private readonly _idleTimeoutMs: number, private readonly _inFlight: InFlightLookup) {}
-
-  /** Takes one finished step. */
-  add(record: StepRecord): void {
-    let e = this._entries.get(record.programId);
+  /** Takes one finished step of the program whose registry entry is `program`. */
+  add(program: ProgramState, record: StepRecord): void {
+    let e = program.profile;
     if (e === undefined) {
-      e = {
+      e = program.profile = {
         sums: { n: 0, prefill: 0, decode: 0, pause: 0, toolCall: 0, toolCallN: 0, kv: 0, kvN: 0, prompt: 0, promptN: 0, completion: 0, completionN: 0, cached: 0, cachedN: 0 },
         samples: { prefill: [], decode: [], pause: [], toolCall: [] },
         backend: undefined,
         totalTokens: undefined,
         lastStepAt: 0,
       };
-      this._entries.set(record.programId, e);
     }
     const s = e.sums;
     const p = record.phases;
@@ -128,31 +125,34 @@ export class ProgramProfiles {
     if (record.backend !== undefined) e.backend = record.backend;
     if (record.totalTokens !== undefined) e.totalTokens = record.totalTokens;
     e.lastStepAt = record.endTime;
-    this._maybeSweep(record.endTime);
   }
 
-  /** One program's profile, if it is known. */
+  /** One program's profile, if it is live and has finished a step. */
   get(programId: string): ProgramProfile | undefined {
-    const e = this._entries.get(programId);
+    const e = this._programs.get(programId)?.profile;
     return e === undefined ? undefined : profileOf(e);
   }
 
-  /** Every known program's profile. */
+  /** Every live program's profile. */
   all(): Record<string, ProgramProfile> {
     const out: Record<string, ProgramProfile> = {};
-    for (const [id, e] of this._entries) out[id] = profileOf(e);
+    for (const program of this._programs.states()) {
+      if (program.profile !== undefined) out[program.id] = profileOf(program.profile);
+    }
     return out;
   }
 
-  /** Every known program as ThunderAgent's `/programs` shows it. */
+  /** Every live program that has finished a step, as ThunderAgent's `/programs` shows it. */
   programs(): Record<string, ProgramView> {
     const out: Record<string, ProgramView> = {};
-    for (const [id, e] of this._entries) {
-      out[id] = {
+    for (const program of this._programs.states()) {
+      const e = program.profile;
+      if (e === undefined) continue;
+      out[program.id] = {
         backend: e.backend ?? null,
         total_tokens: e.totalTokens ?? null,
         step_count: e.sums.n,
-        status: this._inFlight(id) ? 'reasoning' : 'acting',
+        status: program.inFlight > 0 ? 'reasoning' : 'acting',
         state: 'active',
         last_step_at: round4(e.lastStepAt / 1000),
         profile: profileOf(e),
@@ -160,27 +160,9 @@ export class ProgramProfiles {
     }
     return out;
   }
-
-  /** Programs held in memory. */
-  get size(): number {
-    return this._entries.size;
-  }
-
-  /** Forgets programs whose last step ended before `now − timeout` and that have nothing in flight. */
-  sweep(now: number): void {
-    this._lastSweep = now;
-    const cutoff = now - this._idleTimeoutMs;
-    for (const [id, e] of this._entries) {
-      if (e.lastStepAt < cutoff && !this._inFlight(id)) this._entries.delete(id);
-    }
-  }
-
-  private _maybeSweep(now: number): void {
-    if (now - this._lastSweep >= Math.max(1000, this._idleTimeoutMs / 4)) this.sweep(now);
-  }
 }
 
-function profileOf(e: Entry): ProgramProfile {
+function profileOf(e: ProfileEntry): ProgramProfile {
   const s = e.sums;
   const avg = (sum: number, n: number) => (n > 0 ? round4(sum / n) : 0);
   const avgOrNull = (sum: number, n: number) => (n > 0 ? round4(sum / n) : null);

@@ -1,7 +1,12 @@
 /**
- * Per-program step state: step counters and the end of each program's previous step, from
- * which the tool_call phase is measured. Programs idle for longer than the timeout leave memory.
+ * The one registry of live programs: step counters, the end of each program's previous step
+ * (from which the tool_call phase is measured), requests in flight, and the program's profile
+ * aggregate, which the profiles feature keeps here rather than in a map of its own. One map, one
+ * eviction rule: a program with nothing in flight, idle for longer than the timeout, leaves
+ * memory with everything known about it (its rows stay in step_profiles.csv).
  */
+import type { ProfileEntry } from '../profiles/program-profiles.js';
+
 
 /** What we remember of one program. */
 export interface ProgramState {
@@ -14,6 +19,8 @@ export interface ProgramState {
   inFlight: number;
   /** Epoch ms of the last begin or end. */
   lastActivity: number;
+  /** The profile aggregate, from the program's first finished step on (see ProgramProfiles). */
+  profile: ProfileEntry | undefined;
 }
 
 /** What a new step learns from its program. */
@@ -36,7 +43,7 @@ export class ProgramTracker {
     this._maybeSweep(arrive);
     let state = this._programs.get(programId);
     if (state === undefined) {
-      state = { id: programId, stepCount: 0, lastEnd: undefined, inFlight: 0, lastActivity: arrive };
+      state = { id: programId, stepCount: 0, lastEnd: undefined, inFlight: 0, lastActivity: arrive, profile: undefined };
       this._programs.set(programId, state);
     }
     state.stepCount++;
@@ -45,18 +52,33 @@ export class ProgramTracker {
     return { stepId: state.stepCount, previousEnd: state.lastEnd };
   }
 
-  /** Ends a step of `programId` at `end` (epoch ms): the next step's tool_call starts here. */
-  endStep(programId: string, end: number): void {
-    const state = this._programs.get(programId);
-    if (state === undefined) return;
-    state.inFlight = Math.max(0, state.inFlight - 1);
+  /**
+   * Ends a step of `programId` at `end` (epoch ms): the next step's tool_call starts here.
+   * Returns the program's state, registered again if it was forgotten while the step ran
+   * (`disable()` clears the registry).
+   */
+  endStep(programId: string, end: number): ProgramState {
+    let state = this._programs.get(programId);
+    if (state === undefined) {
+      state = { id: programId, stepCount: 0, lastEnd: undefined, inFlight: 0, lastActivity: end, profile: undefined };
+      this._programs.set(programId, state);
+    } else {
+      state.inFlight = Math.max(0, state.inFlight - 1);
+    }
     if (state.lastEnd === undefined || end > state.lastEnd) state.lastEnd = end;
     state.lastActivity = Math.max(state.lastActivity, end);
+    this._maybeSweep(end);
+    return state;
   }
 
   /** The state of one program, if it is live. */
   get(programId: string): Readonly<ProgramState> | undefined {
     return this._programs.get(programId);
+  }
+
+  /** Every live program, in the order they were first seen. */
+  states(): IterableIterator<Readonly<ProgramState>> {
+    return this._programs.values();
   }
 
   /** Requests in flight across all programs. */
