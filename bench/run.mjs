@@ -4,8 +4,8 @@
 // process), through Node's global fetch (what the openai client uses) and through undici.request:
 // bare, with our instrumentation, with our instrumentation under the API's no-op tracer (our own
 // work without the SDK's five spans per step), and with @opentelemetry/instrumentation-undici. Modes are
-// interleaved over several rounds, their order rotating, and each mode's median is reported:
-// throughput and this process's CPU time per completion, each with its ratio to bare. The server
+// interleaved over several rounds, their order rotating: each mode's median throughput and this
+// process's CPU time per completion, and the median of its per-round ratios to bare. The server
 // shares the 2 cores, so CPU per completion is the steadier measure of what a mode adds. Both
 // instrumentations record into a real SDK tracer provider with the batch span processor NodeSDK
 // sets up (its defaults: batches of 512, a queue of 2,048) and an exporter that counts, then
@@ -24,7 +24,7 @@ import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CHUNKS = 256;
 
 // Let Node create the dispatcher its fetch uses before the undici package is loaded (loading it
@@ -129,16 +129,25 @@ for (const [clientName, client] of Object.entries(clients)) {
       await sleep(50);
     }
   }
-  results[clientName] = Object.fromEntries(names.map((m) => [m, { rps: median(rps[m]), cpuUs: median(cpu[m]), spans: Math.min(...spans[m]) }]));
+  // Each round's ratio to the bare run of the same round, so that drift across rounds (the
+  // machine's other load, its clock) cancels; the median of those, and their spread.
+  const paired = (xs, m, f) => xs[m].map((x, r) => f(x, xs.bare[r]));
+  results[clientName] = Object.fromEntries(names.map((m) => {
+    const rpsRatios = paired(rps, m, (x, b) => x / b);
+    const cpuRatios = paired(cpu, m, (x, b) => b / x);
+    return [m, { rps: median(rps[m]), cpuUs: median(cpu[m]), rpsRatio: median(rpsRatios), rpsSpread: [Math.min(...rpsRatios), Math.max(...rpsRatios)], cpuRatio: median(cpuRatios), spans: Math.min(...spans[m]) }];
+  }));
 }
 
-console.log('\nclient           mode                         completions/s  ratio   client CPU µs/completion  ratio   spans/completion');
+console.log('\nclient           mode                         completions/s  ratio  (rounds)        client CPU µs/completion  ratio   spans/completion');
 for (const [clientName, byMode] of Object.entries(results)) {
   for (const [mode, r] of Object.entries(byMode)) {
-    console.log(`${clientName.padEnd(16)} ${mode.padEnd(28)} ${r.rps.toFixed(0).padStart(13)}  ${(r.rps / byMode.bare.rps).toFixed(3)}   ${r.cpuUs.toFixed(0).padStart(24)}  ${(byMode.bare.cpuUs / r.cpuUs).toFixed(3)}   ${r.spans.toFixed(3).padStart(16)}`);
+    const spread = `${r.rpsSpread[0].toFixed(2)}–${r.rpsSpread[1].toFixed(2)}`;
+    console.log(`${clientName.padEnd(16)} ${mode.padEnd(28)} ${r.rps.toFixed(0).padStart(13)}  ${r.rpsRatio.toFixed(3)}  (${spread})  ${r.cpuUs.toFixed(0).padStart(22)}  ${r.cpuRatio.toFixed(3)}   ${r.spans.toFixed(3).padStart(16)}`);
   }
 }
-console.log('ratio: throughput / bare throughput, and bare CPU / mode CPU (1.000 = costs nothing; higher is better)');
+console.log('ratio: median over rounds of the mode\'s throughput / bare throughput in the same round (rounds: the lowest and highest),');
+console.log('       and of bare CPU / mode CPU (1.000 = costs nothing; higher is better)');
 console.log('spans/completion: the fewest exported in any round (ours: 5 per step, 4 on a program\'s first step; the peer: 1 per request)');
 await provider.shutdown();
 server.kill('SIGTERM');
