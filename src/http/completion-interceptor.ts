@@ -122,6 +122,7 @@ function observe(
     // synchronous), so it is dispatched the instant it arrived: pause is 0. A pause is time a
     // request waits on something before dispatch, which AgentStep records when start > arrive.
     const chatContext = step.dispatch(arrive);
+    if (request !== undefined) request.json = undefined; // read in full; only its fields are kept
     if (host.propagateTraceContext()) injectTraceContext(chatContext, headers);
     outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
     outHandler = observing = observingHandler(handler, step);

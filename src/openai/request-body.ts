@@ -5,8 +5,12 @@
 
 /** What a completion request says about itself. */
 export interface CompletionRequest {
-  /** The parsed body, kept so a rewrite does not parse twice. */
-  json: Record<string, unknown>;
+  /**
+   * The parsed body, kept so a rewrite does not parse twice; the request hook lets go of it once
+   * the request is dispatched (an agent's body carries its whole context, and a step lasts
+   * seconds: held that long, the parsed copy would live on in V8's old generation).
+   */
+  json: Record<string, unknown> | undefined;
   model?: string;
   stream: boolean;
   /** Whether `stream_options.include_usage` is already true. */
@@ -55,7 +59,9 @@ export function inspectRequestBody(body: string): CompletionRequest | undefined 
  * body re-serialised: agent bodies carry long contexts, and this runs before every dispatch.
  */
 export function bodyWithIncludeUsage(request: CompletionRequest, text?: string): string {
-  const streamOptions = request.json['stream_options'];
+  const json = request.json;
+  if (json === undefined) throw new Error('agentic-otel: the request body was released before its rewrite');
+  const streamOptions = json['stream_options'];
   if (streamOptions === undefined && text !== undefined) {
     const open = text.indexOf('{');
     if (open !== -1) {
@@ -66,7 +72,7 @@ export function bodyWithIncludeUsage(request: CompletionRequest, text?: string):
     }
   }
   const merged = streamOptions !== null && typeof streamOptions === 'object' ? { ...streamOptions, include_usage: true } : { include_usage: true };
-  return JSON.stringify({ ...request.json, stream_options: merged });
+  return JSON.stringify({ ...json, stream_options: merged });
 }
 
 function idValue(v: unknown): string | undefined {

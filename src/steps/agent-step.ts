@@ -124,7 +124,7 @@ export class AgentStep {
     if (init.serverAddress !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = init.serverAddress;
     if (init.serverPort !== undefined) attributes[sc.ATTR_SERVER_PORT] = init.serverPort;
     if (init.agentName !== undefined) attributes[sc.ATTR_GEN_AI_AGENT_NAME] = init.agentName;
-    if (this._deps.captureContent && req !== undefined) {
+    if (this._deps.captureContent && req?.json !== undefined) {
       const input = inputMessagesJson(req.json);
       if (input !== undefined) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = input;
     }
