@@ -339,6 +339,7 @@ export class AgenticInstrumentation {
       isCompletionPath: (path) => this._paths.has(path),
       injectIncludeUsage: () => this._config.injectIncludeUsage !== false,
       propagateTraceContext: () => this._config.propagateTraceContext !== false,
+      captureContent: () => this._stepDeps.captureContent,
       beginStep: (arrived) => this._beginStep(arrived),
       admit: (origin) => {
         if (this._config.circuitBreaker?.failFast !== true) return undefined;

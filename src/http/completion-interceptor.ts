@@ -11,7 +11,7 @@
 import { Buffer } from 'node:buffer';
 import { context, diag, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { bodyWithIncludeUsage, inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';
+import { bodyWithIncludeUsage, includeUsageInsertion, inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';
 import { currentProgram, type ProgramScope } from '../program/program-context.js';
 import type { AgentStep } from '../steps/agent-step.js';
 import { now } from '../util/clock.js';
@@ -31,6 +31,8 @@ export interface InterceptorHost {
   isCompletionPath(path: string): boolean;
   injectIncludeUsage(): boolean;
   propagateTraceContext(): boolean;
+  /** Whether message content is captured (the whole request body is then kept until dispatch). */
+  captureContent(): boolean;
   /** Begins the step of a request that arrived at `arrive`. */
   beginStep(request: ArrivedRequest): AgentStep;
   /** An error to fail the request with instead of sending it (an open circuit breaker), or undefined. */
@@ -102,12 +104,16 @@ function observe(
   let dispatchContext = parentContext;
   try {
     const headers = toFlatHeaders(opts.headers as DispatchHeaders);
-    const text = body === undefined ? undefined : typeof body === 'string' ? body : body.byteLength <= MAX_INSPECTED_BODY_BYTES ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : undefined;
-    const request = text !== undefined ? inspectRequestBody(text) : undefined;
+    const bytes = body === undefined || typeof body === 'string' ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const text = body === undefined ? undefined : typeof body === 'string' ? body : body.byteLength <= MAX_INSPECTED_BODY_BYTES ? (bytes as Buffer).toString('utf8') : undefined;
+    const request = text !== undefined ? inspectRequestBody(text, host.captureContent()) : undefined;
     let outBody: Options['body'] = opts.body;
-    if (request !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage()) {
-      outBody = bodyWithIncludeUsage(request, text);
-      if (getHeader(headers, 'content-length') !== undefined) setHeader(headers, 'content-length', String(Buffer.byteLength(outBody)));
+    if (request !== undefined && text !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage()) {
+      const rewritten = bytes !== undefined ? bytesWithIncludeUsage(request, bytes, text) : bodyWithIncludeUsage(request, text);
+      if (rewritten !== undefined) {
+        outBody = rewritten;
+        if (getHeader(headers, 'content-length') !== undefined) setHeader(headers, 'content-length', String(Buffer.byteLength(rewritten)));
+      }
     }
     const step = host.beginStep({
       programId: scope?.programId ?? nonEmpty(getHeader(headers, HEADER_PROGRAM_ID)) ?? request?.programId ?? 'default',
@@ -122,7 +128,7 @@ function observe(
     // synchronous), so it is dispatched the instant it arrived: pause is 0. A pause is time a
     // request waits on something before dispatch, which AgentStep records when start > arrive.
     const chatContext = step.dispatch(arrive);
-    if (request !== undefined) request.json = undefined; // read in full; only its fields are kept
+    if (request !== undefined) request.json = undefined; // the messages were read; only the fields are kept
     if (host.propagateTraceContext()) injectTraceContext(chatContext, headers);
     outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
     outHandler = observing = observingHandler(handler, step);
@@ -146,6 +152,18 @@ function observe(
     observing?.fail(err);
     throw err;
   }
+}
+
+/**
+ * A body given as bytes (fetch's, read above), asking for usage: spliced as bytes when it has no
+ * stream options, so an agent's long context is copied once and never re-encoded.
+ */
+function bytesWithIncludeUsage(request: CompletionRequest, bytes: Buffer, text: string): Buffer | string | undefined {
+  if (request.streamOptions !== undefined) return bodyWithIncludeUsage(request, text);
+  const insertion = includeUsageInsertion(text);
+  if (insertion === undefined) return undefined;
+  const [at, field] = insertion;
+  return Buffer.concat([bytes.subarray(0, at), Buffer.from(field, 'latin1'), bytes.subarray(at)]);
 }
 
 /** W3C trace context through the global propagator, or written directly when none is set. */

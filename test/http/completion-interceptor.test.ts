@@ -4,7 +4,7 @@ import { createCompletionInterceptor, type ArrivedRequest, type InterceptorHost 
 import type { AgentStep } from '../../src/steps/agent-step.js';
 
 describe('the request hook', () => {
-  test('lets go of the parsed body once the request is dispatched, keeping its fields', () => {
+  test.each([true, false])('content capture %s: the whole body is parsed only for it, and let go once dispatched', (capture) => {
     const arrived: ArrivedRequest[] = [];
     let jsonAtDispatch: unknown;
     const step = {
@@ -22,6 +22,7 @@ describe('the request hook', () => {
       isCompletionPath: (p) => p === '/v1/chat/completions',
       injectIncludeUsage: () => true,
       propagateTraceContext: () => false,
+      captureContent: () => capture,
       beginStep: (a) => {
         arrived.push(a);
         return step;
@@ -38,10 +39,35 @@ describe('the request hook', () => {
       { origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: {}, body: JSON.stringify({ model: 'm', stream: true, max_tokens: 7, messages }) },
       { onRequestStart() {}, onResponseError() {} },
     );
-    expect(jsonAtDispatch).toMatchObject({ model: 'm', messages }); // there when the chat span is made
+    if (capture) expect(jsonAtDispatch).toMatchObject({ model: 'm', messages }); // there when the chat span is made
+    else expect(jsonAtDispatch).toBeUndefined(); // only the top-level fields were read
     const request = arrived[0]!.request!;
     expect(request.json).toBeUndefined(); // …then released
     expect(request).toMatchObject({ model: 'm', stream: true, maxTokens: 7, includeUsage: false });
     expect(JSON.parse(String(sent[0]!.body))).toEqual({ stream_options: { include_usage: true }, model: 'm', stream: true, max_tokens: 7, messages });
+  });
+
+  test('a body given as bytes is spliced as bytes, its content-length updated', () => {
+    const host: InterceptorHost = {
+      isEnabled: () => true,
+      isCompletionPath: () => true,
+      injectIncludeUsage: () => true,
+      propagateTraceContext: () => false,
+      captureContent: () => false,
+      beginStep: () => ({ dispatch: () => context.active() }) as unknown as AgentStep,
+      admit: () => undefined,
+    };
+    const sent: { body?: unknown; headers?: unknown }[] = [];
+    const dispatch = createCompletionInterceptor(host)((opts) => {
+      sent.push(opts);
+      return true;
+    });
+    const original = { model: 'm', stream: true, messages: [{ role: 'user', content: 'naïve — 日本語 ✓ "quoted" \\ end' }] };
+    const bytes = new TextEncoder().encode(`\n ${JSON.stringify(original)}`);
+    dispatch({ origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: { 'content-length': String(bytes.byteLength) }, body: bytes }, { onRequestStart() {}, onResponseError() {} });
+    const out = sent[0]!.body as Buffer;
+    expect(Buffer.isBuffer(out)).toBe(true);
+    expect(JSON.parse(out.toString('utf8'))).toEqual({ stream_options: { include_usage: true }, ...original });
+    expect(sent[0]!.headers).toEqual(['content-length', String(out.length)]);
   });
 });

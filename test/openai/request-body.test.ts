@@ -28,13 +28,17 @@ describe('inspectRequestBody', () => {
     const text = ' {\n  "model": "m", "stream": true, "messages": [{"role": "user", "content": "{\\"a\\": 1}"}]}';
     const out = bodyWithIncludeUsage(inspectRequestBody(text)!, text);
     expect(out).toBe(' {"stream_options":{"include_usage":true},\n  "model": "m", "stream": true, "messages": [{"role": "user", "content": "{\\"a\\": 1}"}]}');
-    expect(JSON.parse(out)).toEqual({ ...JSON.parse(text), stream_options: { include_usage: true } });
-    expect(JSON.parse(bodyWithIncludeUsage(inspectRequestBody('{ }')!, '{ }'))).toEqual({ stream_options: { include_usage: true } });
+    expect(JSON.parse(out!)).toEqual({ ...JSON.parse(text), stream_options: { include_usage: true } });
+    expect(JSON.parse(bodyWithIncludeUsage(inspectRequestBody('{ }')!, '{ }')!)).toEqual({ stream_options: { include_usage: true } });
   });
 
-  test('bodyWithIncludeUsage keeps every other field and stream option', () => {
-    const r = inspectRequestBody('{"model":"m","stream":true,"stream_options":{"continuous_usage_stats":true},"messages":[]}');
-    expect(JSON.parse(bodyWithIncludeUsage(r!))).toEqual({ model: 'm', stream: true, stream_options: { continuous_usage_stats: true, include_usage: true }, messages: [] });
+  test('bodyWithIncludeUsage keeps every other field and stream option (include_usage: false overridden)', () => {
+    for (const keepJson of [false, true]) {
+      const text = '{"model":"m","stream":true,"stream_options":{"continuous_usage_stats":true,"include_usage":false},"messages":[]}';
+      const r = inspectRequestBody(text, keepJson);
+      expect(r?.includeUsage).toBe(false);
+      expect(JSON.parse(bodyWithIncludeUsage(r!, text)!)).toEqual({ model: 'm', stream: true, stream_options: { continuous_usage_stats: true, include_usage: true }, messages: [] });
+    }
   });
 });
 

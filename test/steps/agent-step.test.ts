@@ -20,7 +20,7 @@ function makeStep(init: Partial<StepInit> = {}) {
     { tracer: provider.getTracer('t'), providerName: 'vllm', captureContent: false, onStepEnd: (r) => records.push(r), onChunks: () => {}, chunkMetrics: false },
     {
       programId: 'p', agentName: undefined, stepId: 2, previousEnd: T0, arrive: T0 + 1000,
-      parentContext: context.active(), operation: 'chat', request: { json: {}, model: 'm', stream: true, includeUsage: true },
+      parentContext: context.active(), operation: 'chat', request: { json: {}, model: 'm', stream: true, streamOptions: { include_usage: true }, includeUsage: true },
       serverAddress: 'h', serverPort: 1, backend: 'http://h:1', ...init,
     },
   );
