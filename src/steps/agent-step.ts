@@ -158,10 +158,6 @@ export class AgentStep {
 
   /** A chunk of the response body arrived at `t`. */
   onResponseData(chunk: Buffer, t: number): void {
-    // A read's time is taken once per turn of the event loop (turnNow): a dispatcher that answers
-    // in the very turn it was called (a mock, an in-process engine) can hand over data stamped
-    // before this request was dispatched. Data never arrives before its request left.
-    if (t < this._start) t = this._start;
     if (Number.isNaN(this._firstByteAt)) this._firstByteAt = t;
     this._lastByteAt = t;
     if (this._mode === 'sse' && this._stream !== undefined) {
