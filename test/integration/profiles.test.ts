@@ -116,8 +116,10 @@ describe('step_profiles.csv', () => {
       expect(Number(r[5])).toBe(Number(r4(a['agentic.step.tool_call_s'])));
       if (r[1] === '1') expect(r[6]).toBe('');
       else expect(Number(r[6])).toBe(Number(r4(a['agentic.step.kv_hit_rate'])));
-      const endS = (tree.step.endTime[0] * 1e9 + tree.step.endTime[1]) / 1e9;
-      expect(Math.abs(Number(r[7]) - endS)).toBeLessThanOrEqual(0.00005 + 1e-9);
+      // Epoch seconds as a double are only good to ~2.4e-7 s (2^-22 at 1.7e9), so the check
+      // allows half the CSV's 0.1 ms unit plus a few of those, never the unit itself.
+      const endS = tree.step.endTime[0] + tree.step.endTime[1] / 1e9;
+      expect(Math.abs(Number(r[7]) - endS)).toBeLessThanOrEqual(0.00005 + 1e-6);
       const rec = records.get(tree.chat.attributes['gen_ai.response.id'] as string)!;
       expect(Number(r[6] || 0)).toBe(r[1] === '1' ? 0 : Math.round((rec.cachedTokens / rec.promptTokens) * 1e4) / 1e4);
       prefillErr.push(Math.abs(Number(r[2]) * 1000 - (rec.firstTokenAt! - rec.receivedAt)));
