@@ -68,9 +68,13 @@ class ReplayDispatcher extends Dispatcher {
       const reads = socketReads();
       let i = 0;
       const nextRead = () => {
-        for (const chunk of reads[i]) legacy ? handler.onData(chunk) : handler.onResponseData(controller, chunk);
+        for (const chunk of reads[i]) {
+          if (legacy) handler.onData(chunk);
+          else handler.onResponseData(controller, chunk);
+        }
         if (++i < reads.length) setImmediate(nextRead);
-        else legacy ? handler.onComplete([]) : handler.onResponseEnd(controller, {});
+        else if (legacy) handler.onComplete([]);
+        else handler.onResponseEnd(controller, {});
       };
       setImmediate(nextRead);
     }));
