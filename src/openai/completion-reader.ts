@@ -144,7 +144,9 @@ export class StreamAccumulator implements SseEventReceiver {
       return;
     }
     s.dataEvents++;
-    if (s.firstEventAt === undefined) s.firstEventAt = this._t;
+    // Only on the first event: a double stored into the summary (a tagged field) on a path every
+    // event takes gets boxed on every event, 16 bytes each (the tail ring holds raw doubles).
+    if (s.dataEvents === 1) s.firstEventAt = this._t;
     if (this._captureContent || s.dataEvents === 1) {
       if (!this._parse(buf.toString('utf8', start, end), this._t, true) || this._captureContent) return;
     } else if (!looksLikeObject(buf, start, end)) {
