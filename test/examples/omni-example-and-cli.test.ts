@@ -49,7 +49,8 @@ test('omni ingest --otlp-endpoint: the traces reach an OTLP/HTTP receiver', asyn
     const { stdout } = await run(process.execPath, [...cli, 'omni', 'ingest', '--otlp-endpoint', `http://127.0.0.1:${port}`, fixturePath('omni/vllm-omni-log-stats-doc-example.md')], { cwd: repo, timeout: 60_000 });
     expect(stdout).toContain('exported 2 omni.request traces');
     expect(stdout).toContain('invariants: all hold');
-    const ms = (name: string) => spans.filter((s) => s.name === name).map((s) => Number(s.end - s.start) / 1e6);
+    // Sorted: the exporter may send the two traces in either order (one request or two).
+    const ms = (name: string) => spans.filter((s) => s.name === name).map((s) => Number(s.end - s.start) / 1e6).sort((a, b) => a - b);
     expect(ms('omni.request').map((v) => Math.round(v * 1000) / 1000)).toEqual([32990, 41356.133]);
     expect(ms('omni.stage 1 diffusion').map((v) => Math.round(v))).toEqual([13960]);
     expect(ms('omni.transfer 0->1').map((v) => Math.round(v * 1000) / 1000)).toEqual([0.78, 245.895]);
