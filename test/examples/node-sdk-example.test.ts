@@ -20,7 +20,11 @@ test('examples/node-sdk.ts runs three programs and exports their steps over OTLP
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/node-sdk.ts'], { cwd: repo, env, encoding: 'utf8', timeout: 60_000 });
   for (const program of ['fix-bug', 'write-docs', 'refactor']) {
     expect(out).toMatch(new RegExp(`^${program}\\s+1\\s+0\\.0000\\s`, 'm')); // first step: no tool time
-    expect(out).toMatch(new RegExp(`^${program}\\s+2\\s+0\\.[01]\\d{3}\\s`, 'm')); // second: 50–150 ms of tool
+    // Second step: the tool sleeps 50–150 ms; a loaded machine may only make it later.
+    const second = new RegExp(`^${program}\\s+2\\s+(\\d+\\.\\d{4})\\s`, 'm').exec(out);
+    expect(second).not.toBeNull();
+    expect(Number(second![1])).toBeGreaterThanOrEqual(0.049);
+    expect(Number(second![1])).toBeLessThan(10);
   }
   expect(out).toMatch(/agent\.step\s+6\n/);
   expect(out).toMatch(/agent\.tool_call\s+3\n/);
