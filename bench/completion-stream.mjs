@@ -9,3 +9,15 @@ export function completionEvents(chunks) {
   events.push(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1770000000,"model":"bench","choices":[],"usage":{"prompt_tokens":64,"total_tokens":${64 + chunks},"completion_tokens":${chunks},"prompt_tokens_details":{"cached_tokens":48}}}\n\ndata: [DONE]\n\n`);
   return events;
 }
+
+/** One socket read holding `events` back to back, as undici hands them over: a view per event. */
+export function readOf(events) {
+  const read = Buffer.from(events.join(''));
+  const chunks = [];
+  for (let off = 0, i = 0; i < events.length; i++) {
+    const n = Buffer.byteLength(events[i]);
+    chunks.push(read.subarray(off, off + n));
+    off += n;
+  }
+  return chunks;
+}

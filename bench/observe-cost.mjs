@@ -9,7 +9,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
-import { completionEvents } from './completion-stream.mjs';
+import { completionEvents, readOf } from './completion-stream.mjs';
 
 const CHUNKS = 256;
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -19,13 +19,7 @@ const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcess
 
 const events = completionEvents(CHUNKS);
 // One socket read holding every chunk, as undici hands them over: views into it.
-const read = Buffer.from(events.join(''));
-const chunks = [];
-for (let off = 0, i = 0; i < events.length; i++) {
-  const n = Buffer.byteLength(events[i]);
-  chunks.push(read.subarray(off, off + n));
-  off += n;
-}
+const chunks = readOf(events);
 const rawHeaders = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
 const replay = (_opts, handler) => {
   handler.onConnect?.(() => {});

@@ -17,7 +17,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Dispatcher, request } from 'undici';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
-import { completionEvents } from './completion-stream.mjs';
+import { completionEvents, readOf } from './completion-stream.mjs';
 
 const CHUNKS = 256;
 const READS = 4;
@@ -34,17 +34,7 @@ const perRead = Math.ceil(events.length / READS);
 /** The response's reads: each a fresh buffer (as a socket read is), its chunks views into it. */
 function socketReads() {
   const reads = [];
-  for (let r = 0; r < READS; r++) {
-    const inRead = events.slice(r * perRead, (r + 1) * perRead);
-    const buf = Buffer.from(inRead.join(''));
-    const chunks = [];
-    for (let off = 0, i = 0; i < inRead.length; i++) {
-      const n = Buffer.byteLength(inRead[i]);
-      chunks.push(buf.subarray(off, off + n));
-      off += n;
-    }
-    reads.push(chunks);
-  }
+  for (let r = 0; r < READS; r++) reads.push(readOf(events.slice(r * perRead, (r + 1) * perRead)));
   return reads;
 }
 const rawHeaders = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
