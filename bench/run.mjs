@@ -104,6 +104,7 @@ function templateOf(spans) {
 function spanTreeOnly(client) {
   return async () => {
     const t = stepTemplate;
+    if (t === undefined) throw new Error('span tree only: none of our steps was exported to copy (ours runs first in the warm-up)');
     const step = treeTracer.startSpan(t.name, { kind: t.kind, attributes: t.attributes });
     const stepCtx = trace.setSpan(context.active(), step);
     const chatT = t.children.find((c) => c.children.length > 0);
