@@ -5,14 +5,13 @@
 // ratio; the medians are reported.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parsePrometheusText } from '../dist/esm/prometheus/parse-prometheus-text.js';
+import { fixturePath } from './fixtures-dir.mjs';
 
 const require = createRequire(import.meta.url);
 const parsePeer = require('parse-prometheus-text-format');
-const here = dirname(fileURLToPath(import.meta.url));
-const dir = [process.env.AGENTIC_OTEL_SHARED_DIR, resolve(here, '../../shared')].filter(Boolean).map((d) => join(d, 'fixtures/prometheus'))[0];
+const dir = fixturePath('prometheus');
 const texts = readdirSync(dir).filter((f) => f.endsWith('.prom')).map((f) => readFileSync(join(dir, f), 'utf8'));
 const bytes = texts.reduce((s, t) => s + Buffer.byteLength(t), 0);
 const ROUNDS = Number(process.env.BENCH_PARSER_ROUNDS ?? 41);

@@ -2,13 +2,10 @@
 // from a local server, 500 polls; the CPU of this process only (fetch, parse, map, history).
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BackendPoller } from '../dist/esm/engines/backend-poller.js';
+import { fixturePath } from './fixtures-dir.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const shared = process.env.AGENTIC_OTEL_SHARED_DIR ?? resolve(here, '../../shared');
-const body = readFileSync(join(shared, 'fixtures/prometheus/vllm-v1-idle.prom'));
+const body = readFileSync(fixturePath('prometheus/vllm-v1-idle.prom'));
 const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const poller = new BackendPoller([{ url: `http://127.0.0.1:${server.address().port}` }], { pollIntervalMs: 60_000 });

@@ -8,10 +8,17 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The shared/ folder: $AGENTIC_OTEL_SHARED_DIR, else the one beside the repository. */
-export const SHARED_DIR = [process.env['AGENTIC_OTEL_SHARED_DIR'], resolve(repoRoot, '../shared')].find(
+/** The copy of shared/fixtures kept in this repository, so a clone anywhere can run the tests. */
+export const VENDORED_SHARED_DIR = resolve(repoRoot, 'test/fixtures/shared');
+
+/**
+ * The shared/ folder: $AGENTIC_OTEL_SHARED_DIR, else the one beside the repository (as the
+ * workplace lays it out), else the copy in this repository. The copy is tested to be identical to
+ * shared/fixtures wherever that is present (fixtures-copy.test.ts).
+ */
+export const SHARED_DIR = [process.env['AGENTIC_OTEL_SHARED_DIR'], resolve(repoRoot, '../shared'), VENDORED_SHARED_DIR].find(
   (d): d is string => d !== undefined && existsSync(resolve(d, 'fixtures')),
-) ?? resolve(repoRoot, '../shared');
+) ?? VENDORED_SHARED_DIR;
 
 export function fixturePath(rel: string): string {
   return resolve(SHARED_DIR, 'fixtures', rel);
