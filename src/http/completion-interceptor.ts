@@ -8,21 +8,23 @@
  * dispatches with a handler that observes the response. Anything that goes wrong on our side is
  * reported through `diag` and the request goes out exactly as the application made it.
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { context, diag, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { bodyWithIncludeUsage, includeUsageInsertion, inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';
+import { includeUsageSplice, inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';
 import { currentProgram, type ProgramScope } from '../program/program-context.js';
 import type { AgentStep } from '../steps/agent-step.js';
 import { now } from '../util/clock.js';
 import { getHeader, setHeader, toFlatHeaders, type DispatchHeaders, type FlatHeaders } from './headers.js';
-import { failHandler, observingHandler } from './observing-handler.js';
+import { failHandler, observingHandler, type UsageInjected } from './observing-handler.js';
 import { HEADER_PROGRAM_ID } from '../semconv.js';
 
 /** Marks options we already observed, so two composed copies of the hook observe once. */
 const OBSERVED = Symbol.for('agentic-otel.observed');
 /** Request bodies larger than this are passed on without being read as JSON. */
 const MAX_INSPECTED_BODY_BYTES = 16 * 1024 * 1024;
+/** Origins remembered as compressing their streams (bounded: an application talks to a few engines). */
+const MAX_COMPRESSING_ORIGINS = 1024;
 
 /** What the hook needs from the instrumentation. */
 export interface InterceptorHost {
@@ -56,6 +58,10 @@ type Dispatch = Dispatcher.Dispatch;
 
 /** Creates the interceptor; compose it with `dispatcher.compose(interceptor)`. */
 export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.DispatcherComposeInterceptor {
+  // Engines (or proxies in front of them) seen answering a stream content-encoded: we cannot take
+  // the usage event back out of such a response, so we stop asking them for it.
+  const compressing = new Set<string>();
+  const hooks: Hooks = { host, compressing };
   return (dispatch: Dispatch): Dispatch =>
     function agenticDispatch(opts: Options, handler: Handler): boolean {
       if (opts[OBSERVED] === true || !host.isEnabled() || opts.method !== 'POST' || !host.isCompletionPath(pathOnly(opts.path))) {
@@ -65,10 +71,10 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
       const scope = currentProgram();
       const body = opts.body as unknown;
       if (body == null || typeof body === 'string' || body instanceof Uint8Array) {
-        return observe(host, dispatch, opts, handler, body ?? undefined, now(), parentContext, scope);
+        return observe(hooks, dispatch, opts, handler, body ?? undefined, now(), parentContext, scope);
       }
       if (!isAsyncIterable(body)) {
-        return observe(host, dispatch, opts, handler, undefined, now(), parentContext, scope);
+        return observe(hooks, dispatch, opts, handler, undefined, now(), parentContext, scope);
       }
       // fetch hands its body over as an async iterable: read it first, then dispatch. The request
       // arrives when its body is complete: until then the application is still issuing it.
@@ -76,7 +82,7 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
         (bytes) => {
           context.with(parentContext, () => {
             try {
-              observe(host, dispatch, { ...opts, body: bytes }, handler, bytes, now(), parentContext, scope);
+              observe(hooks, dispatch, { ...opts, body: bytes }, handler, bytes, now(), parentContext, scope);
             } catch (err) {
               failHandler(handler, err as Error);
             }
@@ -88,8 +94,13 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
     };
 }
 
+interface Hooks {
+  host: InterceptorHost;
+  compressing: Set<string>;
+}
+
 function observe(
-  host: InterceptorHost,
+  hooks: Hooks,
   dispatch: Dispatch,
   opts: Options,
   handler: Handler,
@@ -98,21 +109,32 @@ function observe(
   parentContext: Context,
   scope: ProgramScope | undefined,
 ): boolean {
+  const { host } = hooks;
   let outOpts: Options = opts;
   let outHandler: Handler = handler;
   let observing: ReturnType<typeof observingHandler> | undefined;
   let dispatchContext = parentContext;
   try {
     const headers = toFlatHeaders(opts.headers as DispatchHeaders);
+    const origin = opts.origin === undefined ? undefined : String(opts.origin);
     const bytes = body === undefined || typeof body === 'string' ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const text = body === undefined ? undefined : typeof body === 'string' ? body : body.byteLength <= MAX_INSPECTED_BODY_BYTES ? (bytes as Buffer).toString('utf8') : undefined;
     const request = text !== undefined ? inspectRequestBody(text, host.captureContent()) : undefined;
     let outBody: Options['body'] = opts.body;
-    if (request !== undefined && text !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage()) {
-      const rewritten = bytes !== undefined ? bytesWithIncludeUsage(request, bytes, text) : bodyWithIncludeUsage(request, text);
+    let injected: UsageInjected | undefined;
+    if (request !== undefined && text !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage() && !hooks.compressing.has(origin ?? '')) {
+      const rewritten = withIncludeUsage(text, bytes);
       if (rewritten !== undefined) {
         outBody = rewritten;
         if (getHeader(headers, 'content-length') !== undefined) setHeader(headers, 'content-length', String(Buffer.byteLength(rewritten)));
+        injected = {
+          onCompressed: () => {
+            if (origin === undefined || hooks.compressing.has(origin)) return;
+            if (hooks.compressing.size >= MAX_COMPRESSING_ORIGINS) hooks.compressing.clear();
+            hooks.compressing.add(origin);
+            diag.warn(`agentic-otel: ${origin} answered a stream content-encoded; its usage chunk reached the application, and usage is no longer asked of it`);
+          },
+        };
       }
     }
     const step = host.beginStep({
@@ -131,7 +153,7 @@ function observe(
     if (request !== undefined) request.json = undefined; // the messages were read; only the fields are kept
     if (host.propagateTraceContext()) injectTraceContext(chatContext, headers);
     outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
-    outHandler = observing = observingHandler(handler, step);
+    outHandler = observing = observingHandler(handler, step, injected);
     dispatchContext = chatContext;
     const rejection = host.admit(opts.origin === undefined ? undefined : String(opts.origin));
     if (rejection !== undefined) {
@@ -155,15 +177,18 @@ function observe(
 }
 
 /**
- * A body given as bytes (fetch's, read above), asking for usage: spliced as bytes when it has no
- * stream options, so an agent's long context is copied once and never re-encoded.
+ * The body asking for usage, spliced into the application's own bytes or text (never
+ * re-serialised), or undefined to send it as it is. Bytes that are not valid UTF-8 are left
+ * alone: their text would not map back to them byte for byte.
  */
-function bytesWithIncludeUsage(request: CompletionRequest, bytes: Buffer, text: string): Buffer | string | undefined {
-  if (request.streamOptions !== undefined) return bodyWithIncludeUsage(request, text);
-  const insertion = includeUsageInsertion(text);
-  if (insertion === undefined) return undefined;
-  const [at, field] = insertion;
-  return Buffer.concat([bytes.subarray(0, at), Buffer.from(field, 'latin1'), bytes.subarray(at)]);
+function withIncludeUsage(text: string, bytes: Buffer | undefined): Buffer | string | undefined {
+  const splice = includeUsageSplice(text);
+  if (splice === undefined) return undefined;
+  const [at, field] = splice;
+  if (bytes === undefined) return text.slice(0, at) + field + text.slice(at);
+  if (!isUtf8(bytes)) return undefined;
+  const byteAt = Buffer.byteLength(text.slice(0, at), 'utf8');
+  return Buffer.concat([bytes.subarray(0, byteAt), Buffer.from(field, 'latin1'), bytes.subarray(byteAt)]);
 }
 
 /** W3C trace context through the global propagator, or written directly when none is set. */

@@ -14,14 +14,39 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentStep } from '../steps/agent-step.js';
+import { UsageEventFilter } from '../sse/usage-event-filter.js';
 import { now, turnNow } from '../util/clock.js';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
 
+/**
+ * Set when we asked the engine for usage on the application's behalf: the usage-only event
+ * that adds is then taken out of what the application receives.
+ */
+export interface UsageInjected {
+  /** The response came back content-encoded, so it could not be filtered. */
+  onCompressed(): void;
+}
+
 /** Wraps `inner` in the observing handler of its own API. */
-export function observingHandler(inner: Handler, step: AgentStep): Handler & { fail(error: unknown): void } {
-  return typeof inner.onRequestStart === 'function' ? new ObservingHandler(inner, step) : new LegacyObservingHandler(inner, step);
+export function observingHandler(inner: Handler, step: AgentStep, injected?: UsageInjected): Handler & { fail(error: unknown): void } {
+  return typeof inner.onRequestStart === 'function' ? new ObservingHandler(inner, step, injected) : new LegacyObservingHandler(inner, step, injected);
+}
+
+/**
+ * The filter for a response to a request we asked usage for: a successful event stream that is
+ * not content-encoded. An encoded one cannot be filtered without decoding it, which the
+ * application (undici.request hands it the encoded bytes) would see: it passes unchanged, and
+ * the host stops asking that engine for usage.
+ */
+function filterFor(injected: UsageInjected | undefined, statusCode: number, type: string | undefined, encoding: string | undefined): UsageEventFilter | undefined {
+  if (injected === undefined || statusCode < 200 || statusCode >= 300 || type === undefined || !type.includes('text/event-stream')) return undefined;
+  if (encoding !== undefined && encoding !== 'identity') {
+    injected.onCompressed();
+    return undefined;
+  }
+  return new UsageEventFilter();
 }
 
 /** Tells a handler of either API that its request failed before undici took it. */
@@ -35,7 +60,9 @@ export function failHandler(handler: Handler, error: Error): void {
 
 /** For the new handler API. */
 export class ObservingHandler implements Handler {
-  constructor(private readonly _inner: Handler, private readonly _step: AgentStep) {}
+  private _filter: UsageEventFilter | undefined;
+
+  constructor(private readonly _inner: Handler, private readonly _step: AgentStep, private readonly _injected?: UsageInjected) {}
 
   /** The request failed before undici took it: end the step. */
   fail(error: unknown): void {
@@ -55,6 +82,11 @@ export class ObservingHandler implements Handler {
     if (statusCode >= 200) {
       const t = now();
       guard(() => this._step.onResponseStart(statusCode, headers, t));
+      if (this._injected !== undefined) {
+        guard(() => {
+          this._filter = filterFor(this._injected, statusCode, headerText(headers['content-type']), headerText(headers['content-encoding']));
+        });
+      }
     }
     this._inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
@@ -62,7 +94,8 @@ export class ObservingHandler implements Handler {
   onResponseData(controller: Controller, chunk: Buffer): void {
     const t = turnNow();
     try {
-      this._inner.onResponseData?.(controller, chunk);
+      if (this._filter === undefined) this._inner.onResponseData?.(controller, chunk);
+      else for (const part of this._filter.push(chunk)) this._inner.onResponseData?.(controller, part);
     } finally {
       try {
         this._step.onResponseData(chunk, t);
@@ -75,6 +108,7 @@ export class ObservingHandler implements Handler {
   onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
     const t = now();
     try {
+      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onResponseData?.(controller, part);
       this._inner.onResponseEnd?.(controller, trailers);
     } finally {
       guard(() => this._step.onResponseEnd(t));
@@ -84,6 +118,8 @@ export class ObservingHandler implements Handler {
   onResponseError(controller: Controller, error: Error): void {
     const t = now();
     try {
+      // What was held of a partial event reaches the application before the error, as it would have.
+      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onResponseData?.(controller, part);
       this._inner.onResponseError?.(controller, error);
     } finally {
       guard(() => this._step.onError(error, t));
@@ -93,7 +129,9 @@ export class ObservingHandler implements Handler {
 
 /** For the legacy handler API; return values carry back-pressure and are passed back as given. */
 export class LegacyObservingHandler implements Handler {
-  constructor(private readonly _inner: Handler, private readonly _step: AgentStep) {}
+  private _filter: UsageEventFilter | undefined;
+
+  constructor(private readonly _inner: Handler, private readonly _step: AgentStep, private readonly _injected?: UsageInjected) {}
 
   fail(error: unknown): void {
     const t = now();
@@ -116,10 +154,18 @@ export class LegacyObservingHandler implements Handler {
     this._inner.onBodySent?.(chunkSize, totalBytesSent);
   }
 
+  onRequestSent(): void {
+    (this._inner as { onRequestSent?: () => void }).onRequestSent?.();
+  }
+
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (statusCode >= 200) {
       const t = now();
-      guard(() => this._step.onResponseStart(statusCode, parseRawHeaders(rawHeaders), t));
+      guard(() => {
+        const headers = parseRawHeaders(rawHeaders);
+        this._step.onResponseStart(statusCode, headers, t);
+        if (this._injected !== undefined) this._filter = filterFor(this._injected, statusCode, headers['content-type'], headers['content-encoding']);
+      });
     }
     return this._inner.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
   }
@@ -127,7 +173,10 @@ export class LegacyObservingHandler implements Handler {
   onData(chunk: Buffer): boolean {
     const t = turnNow();
     try {
-      return this._inner.onData?.(chunk) ?? true;
+      if (this._filter === undefined) return this._inner.onData?.(chunk) ?? true;
+      let more = true;
+      for (const part of this._filter.push(chunk)) more = (this._inner.onData?.(part) ?? true) && more;
+      return more;
     } finally {
       try {
         this._step.onResponseData(chunk, t);
@@ -140,6 +189,7 @@ export class LegacyObservingHandler implements Handler {
   onComplete(trailers: string[] | null): void {
     const t = now();
     try {
+      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onData?.(part);
       this._inner.onComplete?.(trailers);
     } finally {
       guard(() => this._step.onResponseEnd(t));
@@ -149,6 +199,7 @@ export class LegacyObservingHandler implements Handler {
   onError(error: Error): void {
     const t = now();
     try {
+      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onData?.(part);
       this._inner.onError?.(error);
     } finally {
       guard(() => this._step.onError(error, t));
@@ -168,6 +219,10 @@ function parseRawHeaders(raw: Buffer[] | string[] | null): Record<string, string
     if ((name === 'content-type' || name === 'content-encoding') && out[name] === undefined) out[name] = String(raw[i + 1]);
   }
   return out;
+}
+
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function detachedController(): Controller {

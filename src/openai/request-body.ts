@@ -2,7 +2,9 @@
  * Reads an OpenAI-compatible completion request body, and rewrites it to ask for usage.
  * Pure: no I/O, no OpenTelemetry.
  */
-import { readTopLevelFields } from './top-level-fields.js';
+import { bodyStart, objectMembers, readTopLevelFields, type MemberSpan } from './top-level-fields.js';
+
+const OPEN_BRACE = 123;
 
 /** What a completion request says about itself. */
 export interface CompletionRequest {
@@ -37,7 +39,7 @@ export function inspectRequestBody(body: string, keepJson = false): CompletionRe
   if (keepJson) {
     let json: unknown;
     try {
-      json = JSON.parse(body);
+      json = JSON.parse(body.charCodeAt(0) === 0xfeff ? body.slice(1) : body);
     } catch {
       return undefined;
     }
@@ -70,44 +72,37 @@ export function inspectRequestBody(body: string, keepJson = false): CompletionRe
 }
 
 /**
- * `text`, the body of `request`, with `stream_options.include_usage = true`, other stream
- * options kept; undefined when it cannot be rewritten. When the body has no `stream_options`,
- * the field is spliced into the text rather than the whole body re-serialised: agent bodies
- * carry long contexts, and this runs before every dispatch.
+ * Where to insert what so that the body `text` asks for usage, as `[index, field]`, or
+ * undefined when the body must be left as it is. The field goes just inside the body's opening
+ * brace when it has no `stream_options`, else just inside that object's brace; every other
+ * character stays where and as it was (numbers, escapes, white space, key order): the body is
+ * never re-serialised. Left alone: a body whose `stream_options` is not one JSON object (null,
+ * an array, a string, a repeated key), or already says `include_usage` (an explicit `false` is
+ * the application's choice; usage is then unknown).
  */
-export function bodyWithIncludeUsage(request: CompletionRequest, text: string): string | undefined {
-  if (request.streamOptions === undefined) {
-    const insertion = includeUsageInsertion(text);
-    if (insertion === undefined) return undefined;
-    const [at, field] = insertion;
-    return text.slice(0, at) + field + text.slice(at);
+export function includeUsageSplice(text: string): [number, string] | undefined {
+  const open = bodyStart(text);
+  const members = objectMembers(text, open);
+  if (members === undefined) return undefined;
+  let options: MemberSpan | undefined;
+  for (const m of members) {
+    if (m.key !== 'stream_options') continue;
+    if (options !== undefined) return undefined;
+    options = m;
   }
-  // Stream options of the application's own (rare): the whole body, re-serialised.
-  let json: unknown = request.json;
-  if (json === undefined) {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
-  const streamOptions = request.streamOptions;
-  const merged = streamOptions !== null && typeof streamOptions === 'object' ? { ...streamOptions, include_usage: true } : { include_usage: true };
-  return JSON.stringify({ ...json, stream_options: merged });
+  if (options === undefined) return [open + 1, members.length > 0 ? `"stream_options":{"include_usage":true},` : '"stream_options":{"include_usage":true}'];
+  if (text.charCodeAt(options.valueStart) !== OPEN_BRACE) return undefined;
+  const inner = objectMembers(text, options.valueStart);
+  if (inner === undefined || inner.some((m) => m.key === 'include_usage')) return undefined;
+  return [options.valueStart + 1, inner.length > 0 ? '"include_usage":true,' : '"include_usage":true'];
 }
 
-/**
- * For a body without `stream_options`: where to insert what so that it asks for usage, as
- * `[index, field]`, just inside the opening brace. Only ASCII white space may precede the brace
- * of a body we read, so the index counts bytes of its UTF-8 encoding as well as characters.
- */
-export function includeUsageInsertion(text: string): [number, string] | undefined {
-  const open = text.indexOf('{');
-  if (open === -1) return undefined;
-  let next = open + 1;
-  while (next < text.length && text.charCodeAt(next) <= 32) next++;
-  return [open + 1, text.charCodeAt(next) === 125 ? '"stream_options":{"include_usage":true}' : '"stream_options":{"include_usage":true},'];
+/** `text` asking for usage (see {@link includeUsageSplice}), or undefined to leave it alone. */
+export function bodyWithIncludeUsage(text: string): string | undefined {
+  const splice = includeUsageSplice(text);
+  if (splice === undefined) return undefined;
+  const [at, field] = splice;
+  return text.slice(0, at) + field + text.slice(at);
 }
 
 function idValue(v: unknown): string | undefined {

@@ -20,6 +20,7 @@ const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const OPEN_BRACKET = 91;
 const CLOSE_BRACKET = 93;
+const BOM = 0xfeff;
 
 /**
  * The wanted fields' values when `text` is a JSON object (a field absent from the text is absent
@@ -33,28 +34,64 @@ export function readTopLevelFields(text: string, wanted: ReadonlySet<string>): R
   }
 }
 
+/** A member of a JSON object: its (decoded) key and where its value's text is. */
+export interface MemberSpan {
+  key: string;
+  valueStart: number;
+  valueEnd: number;
+}
+
+/**
+ * The members of the JSON object whose `{` is at `open`, in text order (a repeated key is
+ * listed each time), or undefined when the text there is not a well-delimited object.
+ */
+export function objectMembers(text: string, open: number): MemberSpan[] | undefined {
+  try {
+    const members: MemberSpan[] = [];
+    return walk(text, open, (key, valueStart, valueEnd) => members.push({ key, valueStart, valueEnd })) === -1 ? undefined : members;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Index of a body's opening brace: after an optional byte order mark and white space. */
+export function bodyStart(text: string): number {
+  return skipWs(text, text.charCodeAt(0) === BOM ? 1 : 0);
+}
+
 function scan(text: string, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
-  let i = skipWs(text, 0);
-  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
+  const end = walk(text, bodyStart(text), (key, valueStart, valueEnd) => {
+    if (wanted.has(key)) out[key] = JSON.parse(text.slice(valueStart, valueEnd));
+  });
+  return end !== -1 && skipWs(text, end) === text.length ? out : undefined;
+}
+
+/**
+ * Walks the members of the object whose `{` is at `start`, calling `member` for each; returns
+ * the index just past its `}`, or -1 when it is not a well-delimited object.
+ */
+function walk(text: string, start: number, member: (key: string, valueStart: number, valueEnd: number) => void): number {
+  let i = start;
+  if (text.charCodeAt(i) !== OPEN_BRACE) return -1;
   i = skipWs(text, i + 1);
-  if (text.charCodeAt(i) === CLOSE_BRACE) return skipWs(text, i + 1) === text.length ? out : undefined;
+  if (text.charCodeAt(i) === CLOSE_BRACE) return i + 1;
   for (;;) {
-    if (text.charCodeAt(i) !== QUOTE) return undefined;
+    if (text.charCodeAt(i) !== QUOTE) return -1;
     const keyEnd = stringEnd(text, i);
-    if (keyEnd === -1) return undefined;
+    if (keyEnd === -1) return -1;
     const rawKey = text.slice(i + 1, keyEnd - 1);
     const key = rawKey.includes('\\') ? (JSON.parse(text.slice(i, keyEnd)) as string) : rawKey;
     i = skipWs(text, keyEnd);
-    if (text.charCodeAt(i) !== COLON) return undefined;
+    if (text.charCodeAt(i) !== COLON) return -1;
     const valueStart = skipWs(text, i + 1);
     const valueEnd = valueEndAt(text, valueStart);
-    if (valueEnd === -1) return undefined;
-    if (wanted.has(key)) out[key] = JSON.parse(text.slice(valueStart, valueEnd));
+    if (valueEnd === -1) return -1;
+    member(key, valueStart, valueEnd);
     i = skipWs(text, valueEnd);
     const c = text.charCodeAt(i);
-    if (c === CLOSE_BRACE) return skipWs(text, i + 1) === text.length ? out : undefined;
-    if (c !== COMMA) return undefined;
+    if (c === CLOSE_BRACE) return i + 1;
+    if (c !== COMMA) return -1;
     i = skipWs(text, i + 1);
   }
 }

@@ -24,7 +24,9 @@ describe('fixture streams through the hook', () => {
         const res = await request(`${server.url}/v1/chat/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+          // The captures answer requests that asked for usage: so does this one (the hook then
+          // alters nothing; transparency.test.ts covers requests that did not ask).
+          body: JSON.stringify({ model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'x' }] }),
         });
         // The application receives exactly the bytes the engine sent.
         expect(await res.body.text()).toBe(bytes);
@@ -46,7 +48,6 @@ describe('fixture streams through the hook', () => {
         } else {
           expect(step['agentic.step.kv_hit_rate']).toBeUndefined();
         }
-        // The hook asked for usage on the engine's behalf.
         expect(JSON.parse(server.bodies[0]!).stream_options).toEqual({ include_usage: true });
       } finally {
         await server.close();

@@ -104,10 +104,13 @@ describe('trace context', () => {
 });
 
 describe('usage injection', () => {
-  test('on by default: the engine is asked for usage; the application sees one more chunk', async () => {
+  test('on by default: the engine is asked for usage; the application does not see the usage chunk, the step has usage', async () => {
     const { text } = await post('/v1/chat/completions', chatBody({ stream: true }));
-    expect(text).toMatch(/"choices":\[\],"usage":\{/);
+    expect(text).not.toContain('"usage"');
+    expect(text).toMatch(/data: \[DONE\]\n\n$/);
     expect(sim.requests().at(-1)!.includeUsage).toBe(true);
+    const [t] = stepTrees(h.spans());
+    expect(t!.chat.attributes['gen_ai.usage.input_tokens']).toBeTypeOf('number');
   });
 
   test('off: the body goes out byte for byte, and usage is unknown', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { bodyWithIncludeUsage, inspectRequestBody } from '../../src/openai/request-body.js';
+import fc from 'fast-check';
+import { bodyWithIncludeUsage, includeUsageSplice, inspectRequestBody } from '../../src/openai/request-body.js';
 import { inputMessagesJson, outputMessagesJson } from '../../src/openai/messages.js';
 
 describe('inspectRequestBody', () => {
@@ -26,19 +27,58 @@ describe('inspectRequestBody', () => {
 
   test('bodyWithIncludeUsage splices the field into the original text when there are no stream options', () => {
     const text = ' {\n  "model": "m", "stream": true, "messages": [{"role": "user", "content": "{\\"a\\": 1}"}]}';
-    const out = bodyWithIncludeUsage(inspectRequestBody(text)!, text);
+    const out = bodyWithIncludeUsage(text);
     expect(out).toBe(' {"stream_options":{"include_usage":true},\n  "model": "m", "stream": true, "messages": [{"role": "user", "content": "{\\"a\\": 1}"}]}');
     expect(JSON.parse(out!)).toEqual({ ...JSON.parse(text), stream_options: { include_usage: true } });
-    expect(JSON.parse(bodyWithIncludeUsage(inspectRequestBody('{ }')!, '{ }')!)).toEqual({ stream_options: { include_usage: true } });
+    expect(JSON.parse(bodyWithIncludeUsage('{ }')!)).toEqual({ stream_options: { include_usage: true } });
   });
 
-  test('bodyWithIncludeUsage keeps every other field and stream option (include_usage: false overridden)', () => {
-    for (const keepJson of [false, true]) {
-      const text = '{"model":"m","stream":true,"stream_options":{"continuous_usage_stats":true,"include_usage":false},"messages":[]}';
-      const r = inspectRequestBody(text, keepJson);
-      expect(r?.includeUsage).toBe(false);
-      expect(JSON.parse(bodyWithIncludeUsage(r!, text)!)).toEqual({ model: 'm', stream: true, stream_options: { continuous_usage_stats: true, include_usage: true }, messages: [] });
+  test('inside existing stream options, every other byte unchanged (the numbers JSON.parse would lose)', () => {
+    const text = '{"model":"m","seed": 12345678901234567891,"x":1e400,"t":1.0,"stream":true,"stream_options":{"continuous_usage_stats":true}}';
+    expect(bodyWithIncludeUsage(text)).toBe(
+      '{"model":"m","seed": 12345678901234567891,"x":1e400,"t":1.0,"stream":true,"stream_options":{"include_usage":true,"continuous_usage_stats":true}}',
+    );
+    expect(bodyWithIncludeUsage('{"stream":true,"stream_options":{ }}')).toBe('{"stream":true,"stream_options":{"include_usage":true }}');
+    const bom = '\ufeff{"stream":true}';
+    expect(bodyWithIncludeUsage(bom)).toBe('\ufeff{"stream_options":{"include_usage":true},"stream":true}');
+    expect(inspectRequestBody(bom)?.stream).toBe(true);
+  });
+
+  test('left alone: an explicit include_usage (false included), stream options that are not one object', () => {
+    for (const text of [
+      '{"stream":true,"stream_options":{"include_usage":false}}',
+      '{"stream":true,"stream_options":{"include_usage":null}}',
+      '{"stream":true,"stream_options":null}',
+      '{"stream":true,"stream_options":[]}',
+      '{"stream":true,"stream_options":"x"}',
+      '{"stream":true,"stream_options":{},"stream_options":{}}',
+      '{"stream":true,"stream_\\u006fptions":{},"stream_options":{}}',
+      'not json',
+      '{"stream":true',
+    ]) {
+      expect(includeUsageSplice(text), text).toBeUndefined();
     }
+  });
+
+  test('property: for arbitrary JSON bodies, the spliced body parses as the original plus that one field, other bytes unchanged', () => {
+    const ws = fc.constantFrom('', ' ', '\n', '\t ', '\r\n  ');
+    const options = fc.option(fc.dictionary(fc.string().filter((k) => k !== 'include_usage'), fc.jsonValue(), { maxKeys: 3 }), { nil: undefined });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string().filter((k) => k !== 'stream_options' && k !== '__proto__'), fc.jsonValue(), { maxKeys: 6 }), options, ws, ws, fc.boolean(), (obj, so, w1, w2, bom) => {
+        const value = so === undefined ? obj : { ...obj, stream_options: so };
+        const text = `${bom ? '\ufeff' : ''}${w1}${JSON.stringify(value, null, w2.length > 1 ? 2 : undefined)}${w2}`;
+        const splice = includeUsageSplice(text);
+        expect(splice).toBeDefined();
+        const [at, field] = splice!;
+        const out = text.slice(0, at) + field + text.slice(at);
+        expect(out.slice(0, at)).toBe(text.slice(0, at));
+        expect(out.slice(at + field.length)).toBe(text.slice(at));
+        const original = JSON.parse(text.replace(/^\ufeff/, '')) as Record<string, unknown>;
+        const expected = { ...original, stream_options: { include_usage: true, ...((original['stream_options'] as object | undefined) ?? {}) } };
+        expect(JSON.parse(out.replace(/^\ufeff/, ''))).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

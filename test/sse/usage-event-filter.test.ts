@@ -1,0 +1,132 @@
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { UsageEventFilter, isUsageOnlyEvent } from '../../src/sse/usage-event-filter.js';
+import { sseFixture } from '../utils/fixtures.js';
+
+const CONTENT = (text: string): string =>
+  `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`;
+const USAGE = 'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}\n\n';
+const DONE = 'data: [DONE]\n\n';
+
+function run(pieces: Buffer[]): { out: Buffer; parts: Buffer[][]; removed: number } {
+  const f = new UsageEventFilter();
+  const parts = pieces.map((p) => f.push(p));
+  const tail = f.end();
+  return { out: Buffer.concat([...parts.flat(), ...tail]), parts, removed: f.removed };
+}
+
+function split(bytes: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of at) {
+    out.push(bytes.subarray(prev, c));
+    prev = c;
+  }
+  out.push(bytes.subarray(prev));
+  return out.filter((b) => b.length > 0);
+}
+
+describe('UsageEventFilter', () => {
+  test('takes out the usage-only event and nothing else', () => {
+    const stream = CONTENT('Hel') + CONTENT('lo') + USAGE + DONE;
+    const { out, removed } = run([Buffer.from(stream)]);
+    expect(out.toString()).toBe(CONTENT('Hel') + CONTENT('lo') + DONE);
+    expect(removed).toBe(1);
+  });
+
+  test('a chunk with nothing to hold or drop is forwarded as the same object', () => {
+    const f = new UsageEventFilter();
+    const chunk = Buffer.from(CONTENT('a') + CONTENT('b'));
+    const parts = f.push(chunk);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toBe(chunk);
+  });
+
+  test('bytes of an event that carries a choice are forwarded at once, before the event ends', () => {
+    const f = new UsageEventFilter();
+    const event = Buffer.from(CONTENT('partial'));
+    const cut = event.indexOf('"delta"');
+    const first = f.push(event.subarray(0, cut));
+    expect(Buffer.concat(first).toString()).toBe(event.subarray(0, cut).toString());
+    const second = f.push(event.subarray(cut));
+    expect(Buffer.concat([...first, ...second]).toString()).toBe(event.toString());
+  });
+
+  test('only the current partial event is held back while it could still be usage-only', () => {
+    const f = new UsageEventFilter();
+    const usage = Buffer.from(USAGE);
+    const head = Buffer.from(CONTENT('x'));
+    const parts = f.push(Buffer.concat([head, usage.subarray(0, 40)]));
+    expect(Buffer.concat(parts).toString()).toBe(head.toString());
+    expect(Buffer.concat(f.push(usage.subarray(40))).length).toBe(0);
+    expect(Buffer.concat(f.push(Buffer.from(DONE))).toString()).toBe(DONE);
+  });
+
+  test('CRLF framing, comments, events with an event field, and an unterminated usage event', () => {
+    const crlf = USAGE.replace(/\n/g, '\r\n');
+    expect(run([Buffer.from(`: ping\r\n\r\n${crlf}`)]).out.toString()).toBe(': ping\r\n\r\n');
+    const named = `event: usage\n${USAGE}`;
+    expect(run([Buffer.from(named)]).out.toString()).toBe(named);
+    expect(run([Buffer.from(CONTENT('a') + USAGE.trimEnd())]).out.toString()).toBe(CONTENT('a'));
+  });
+
+  test('usage on a chunk with a choice, usage: null, and an empty choices chunk without usage stay', () => {
+    const withChoice = `data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1}}\n\n`;
+    const nullUsage = `data: {"choices":[],"usage":null}\n\n`;
+    const empty = `data: {"choices":[]}\n\n`;
+    const stream = withChoice + nullUsage + empty;
+    expect(run([Buffer.from(stream)]).out.toString()).toBe(stream);
+  });
+
+  test('a lone CR turns filtering off and loses nothing', () => {
+    const stream = `data: {"a":1}\r\r${USAGE}`;
+    expect(run([Buffer.from(stream)]).out.toString()).toBe(stream);
+  });
+
+  test.each([
+    ['vllm-shaped-toolcall-continuous-usage.sse', 1],
+    ['qwen3-max-reasoning-usage-chunk.chunks.jsonl', 1],
+    ['deepseek-api-reasoning-content.chunks.jsonl', 0],
+    ['toolcall-usage-on-finish-chunk-cached-tokens.chunks.jsonl', 0],
+  ])('real capture %s: the final usage-only chunk goes (%i), every other byte stays, however it is split', (name, expectedRemoved) => {
+    const bytes = Buffer.from(sseFixture(name), 'utf8');
+    const whole = run([bytes]);
+    expect(whole.removed).toBe(expectedRemoved);
+    const kept = whole.out.toString();
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
+        const r = run(split(bytes, cuts));
+        expect(r.out.toString()).toBe(kept);
+        expect(r.removed).toBe(expectedRemoved);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('property: the output is the input less its usage-only events, for any event sequence and split', () => {
+    const event = fc.oneof(
+      fc.string({ maxLength: 12 }).map((t) => ({ text: CONTENT(t), usage: false })),
+      fc.constant({ text: USAGE, usage: true }),
+      fc.constant({ text: USAGE.replace(/\n/g, '\r\n'), usage: true }),
+      fc.constant({ text: ': keep-alive\n\n', usage: false }),
+      fc.constant({ text: 'data: {"choices": [ ], "usage": {"total_tokens": 3}}\n\n', usage: true }),
+      fc.constant({ text: 'data: {"choices":[],"usage":null}\n\n', usage: false }),
+      fc.constant({ text: DONE, usage: false }),
+    );
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (events, cuts) => {
+        const bytes = Buffer.from(events.map((e) => e.text).join(''), 'utf8');
+        const expected = events.filter((e) => !e.usage).map((e) => e.text).join('');
+        const r = run(split(bytes, cuts));
+        expect(r.out.toString()).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('isUsageOnlyEvent reads multi-line data as a decoder joins it', () => {
+    expect(isUsageOnlyEvent(Buffer.from('data: {"choices":[],\ndata: "usage":{"a":1}}\n\n'))).toBe(true);
+    expect(isUsageOnlyEvent(Buffer.from('data: not json "usage"\n\n'))).toBe(false);
+  });
+});
