@@ -1,0 +1,68 @@
+/**
+ * Writes every queued profile row synchronously when the process ends: on `beforeExit` (the
+ * event loop ran dry), `exit` (`process.exit()` included) and SIGTERM / SIGINT. One set of
+ * process handlers serves every writer, installed with the first and removed with the last.
+ *
+ * A signal handler must not swallow the signal: when ours is the only handler of that signal,
+ * the process would have died of it without us, so after the flush we remove our handlers and
+ * raise the signal again, and the default behaviour (and exit status) follows. When the
+ * application has a handler of its own, it decides, as it would without us.
+ */
+import { diag } from '@opentelemetry/api';
+
+/** What the exit flush needs of a writer. */
+export interface SyncFlushable {
+  flushSync(): void;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+const writers = new Set<SyncFlushable>();
+let installed = false;
+
+function flushAll(): void {
+  for (const w of writers) {
+    try {
+      w.flushSync();
+    } catch (err) {
+      diag.error('agentic-otel: could not write step profiles at exit', err);
+    }
+  }
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  flushAll();
+  if (process.listenerCount(signal) > 1) return; // the application handles it
+  uninstall();
+  process.kill(process.pid, signal);
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on('beforeExit', flushAll);
+  process.on('exit', flushAll);
+  for (const s of SIGNALS) process.on(s, onSignal);
+}
+
+function uninstall(): void {
+  if (!installed) return;
+  installed = false;
+  process.off('beforeExit', flushAll);
+  process.off('exit', flushAll);
+  for (const s of SIGNALS) process.off(s, onSignal);
+}
+
+/** Registers `writer` for the exit flush; returns the function that unregisters it. */
+export function installExitFlush(writer: SyncFlushable): () => void {
+  writers.add(writer);
+  install();
+  return () => {
+    writers.delete(writer);
+    if (writers.size === 0) uninstall();
+  };
+}
+
+/** Process handlers currently installed (for tests). */
+export function exitFlushInstalled(): boolean {
+  return installed;
+}
