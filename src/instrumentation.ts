@@ -10,7 +10,7 @@
  */
 import { diag, metrics, trace, type Meter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { getGlobalDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
+import { getGlobalDispatcher, interceptDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { createCompletionInterceptor, type ArrivedRequest, type InterceptorHost } from './http/completion-interceptor.js';
 import { ProgramTracker } from './program/program-tracker.js';
 import { ProgramProfiles, type ProgramProfile, type ProgramView } from './profiles/program-profiles.js';
@@ -36,6 +36,8 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
 const DEFAULT_PATHS = ['/v1/chat/completions', '/v1/completions'];
 const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+/** How long a redirected step waits for its client to follow (fetch follows at once). */
+const REDIRECT_FOLLOW_MS = 1000;
 const ENV_PROFILE_DIR = 'AGENTIC_OTEL_PROFILE_DIR';
 
 /** `instrumentation.profiles`: ThunderAgent's per-program views. */
@@ -79,6 +81,9 @@ export class AgenticInstrumentation {
   private _metricsKey = '';
   private readonly _chunkAttributes = new WeakMap<StepInit, Attributes>();
   private _statusListening: Promise<number | undefined> = Promise.resolve(undefined);
+  private readonly _propagation = new Map<string, boolean>();
+  /** Steps whose last attempt was redirected, by program and location, until the client follows. */
+  private readonly _redirects = new Map<string, { step: AgentStep; timer: NodeJS.Timeout }>();
 
   constructor(config: AgenticInstrumentationConfig = {}) {
     this._meter = metrics.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
@@ -110,13 +115,13 @@ export class AgenticInstrumentation {
     this._metrics.updateMetricInstruments(this._meter);
     if (this._config.installGlobalDispatcher !== false) {
       const previous = getGlobalDispatcher();
-      if (previous === undefined || typeof previous.compose !== 'function') {
-        diag.warn('agentic-otel: no undici global dispatcher with compose() (undici >= 6.21) to hook; compose instrumentation.interceptor() onto your own dispatcher');
-        return;
+      if (previous === undefined || typeof previous.dispatch !== 'function') {
+        diag.warn('agentic-otel: no undici global dispatcher to hook; compose instrumentation.interceptor() onto your own dispatcher');
+      } else {
+        this._previous = previous;
+        this._installed = interceptDispatcher(previous, this._interceptor);
+        setGlobalDispatcher(this._installed);
       }
-      this._previous = previous;
-      this._installed = previous.compose(this._interceptor);
-      setGlobalDispatcher(this._installed);
     }
     this._startStatusServer();
     if (this._poller !== undefined) {
@@ -149,6 +154,11 @@ export class AgenticInstrumentation {
    * the process exits (NodeSDK's shutdown does not reach instrumentations).
    */
   async shutdown(): Promise<void> {
+    for (const [key, pending] of this._redirects) {
+      clearTimeout(pending.timer);
+      this._redirects.delete(key);
+      pending.step.endRedirected();
+    }
     const status = this._status;
     this._status = undefined;
     await Promise.all([this._writer?.shutdown(), status?.close()]);
@@ -260,6 +270,7 @@ export class AgenticInstrumentation {
     const idle = config.programIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (!(idle > 0)) throw new RangeError(`programIdleTimeoutMs must be a positive number, got ${String(config.programIdleTimeoutMs)}`);
     this._config = { ...config, enabled: config.enabled ?? true };
+    this._propagation.clear();
     this._paths = new Set(config.paths ?? DEFAULT_PATHS);
     this._stepDeps.providerName = config.providerName ?? 'vllm';
     this._stepDeps.captureContent = config.captureContent === true || process.env[ENV_CAPTURE_MESSAGE_CONTENT]?.toLowerCase() === 'true';
@@ -281,7 +292,12 @@ export class AgenticInstrumentation {
     this._backendGauges = undefined;
     if (config.backends !== undefined && config.backends.length > 0) {
       const pollerOptions: ConstructorParameters<typeof BackendPoller>[1] = {
-        onPoll: (b, ok) => this._metrics.recordBackendPoll(new URL(b.url).host, ok, now()),
+        // Breakers follow request outcomes: a poll only adds a failure when the engine cannot be
+        // reached at all (its /metrics failing while completions succeed must not open it), and a
+        // successful poll never closes a breaker that requests opened.
+        onPoll: (b, ok, unreachable) => {
+          if (!ok && unreachable) this._metrics.recordBackendUnreachable(new URL(b.url).host, now());
+        },
       };
       if (config.pollIntervalMs !== undefined) pollerOptions.pollIntervalMs = config.pollIntervalMs;
       if (config.pollTimeoutMs !== undefined) pollerOptions.pollTimeoutMs = config.pollTimeoutMs;
@@ -338,7 +354,7 @@ export class AgenticInstrumentation {
       isEnabled: () => this._enabled,
       isCompletionPath: (path) => this._paths.has(path),
       injectIncludeUsage: () => this._config.injectIncludeUsage !== false,
-      propagateTraceContext: () => this._config.propagateTraceContext !== false,
+      propagateTraceContext: (origin) => this._config.propagateTraceContext !== false && this._propagatesTo(origin),
       captureContent: () => this._stepDeps.captureContent,
       beginStep: (arrived) => this._beginStep(arrived),
       admit: (origin) => {
@@ -351,11 +367,51 @@ export class AgenticInstrumentation {
     };
   }
 
+  /** Whether `origin` receives our trace context under `propagateTo` (decided once per origin). */
+  private _propagatesTo(origin: string | undefined): boolean {
+    const rule = this._config.propagateTo;
+    if (rule === undefined) return true;
+    if (origin === undefined) return false;
+    let decision = this._propagation.get(origin);
+    if (decision === undefined) {
+      decision = propagationAllowed(rule, origin);
+      if (this._propagation.size >= MAX_CACHED_SERVERS) this._propagation.clear();
+      this._propagation.set(origin, decision);
+    }
+    return decision;
+  }
+
+  /**
+   * A step's attempt was redirected: the client's follow-up (the location's URL, the same body)
+   * continues the step. fetch and undici's redirect interceptor follow at once (and the hop may
+   * run outside the application's async context, so neither context nor program identifies
+   * it); when nothing follows within a second, the step ends with the redirect.
+   */
+  private _awaitRedirect(step: AgentStep, fingerprint: string | undefined, location: URL): boolean {
+    const key = `${location.origin}${location.pathname}${location.search}\n${fingerprint ?? ''}`;
+    if (this._redirects.has(key)) return false;
+    const timer = setTimeout(() => {
+      this._redirects.delete(key);
+      step.endRedirected();
+    }, REDIRECT_FOLLOW_MS);
+    this._redirects.set(key, { step, timer });
+    return true;
+  }
+
   private _beginStep(arrived: ArrivedRequest): AgentStep {
+    if (this._redirects.size > 0 && arrived.url !== undefined) {
+      const key = `${arrived.url}\n${arrived.fingerprint ?? ''}`;
+      const pending = this._redirects.get(key);
+      if (pending !== undefined) {
+        clearTimeout(pending.timer);
+        this._redirects.delete(key);
+        return pending.step;
+      }
+    }
     const ticket = this._programs.beginStep(arrived.programId, arrived.arrive);
     const server = serverOf(arrived.origin);
     this._metrics.requestStarted(arrived.request?.model ?? 'unknown', arrived.agentName ?? 'default');
-    return new AgentStep(this._stepDeps, {
+    const init: StepInit = {
       programId: arrived.programId,
       agentName: arrived.agentName,
       stepId: ticket.stepId,
@@ -367,7 +423,11 @@ export class AgenticInstrumentation {
       serverAddress: server?.address,
       serverPort: server?.port,
       backend: arrived.origin,
-    });
+    };
+    if (arrived.url !== undefined) init.url = arrived.url;
+    if (arrived.clientTimeoutS !== undefined) init.clientTimeoutS = arrived.clientTimeoutS;
+    const fingerprint = arrived.fingerprint;
+    return new AgentStep({ ...this._stepDeps, onRedirect: (step, location) => this._awaitRedirect(step, fingerprint, location) }, init);
   }
 
   private _stepEnded(record: StepRecord): void {
@@ -403,4 +463,21 @@ function serverOf(origin: string | undefined): { address: string; port: number }
   if (servers.size >= MAX_CACHED_SERVERS) servers.clear();
   servers.set(origin, server);
   return server;
+}
+
+/** `propagateTo` applied to one origin. */
+function propagationAllowed(rule: NonNullable<AgenticInstrumentationConfig['propagateTo']>, origin: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  try {
+    if (typeof rule === 'function') return rule(url) === true;
+    return rule.some((r) => (typeof r === 'string' ? r.replace(/\/$/, '') === url.origin || r === url.host || r === url.hostname : r.test(url.origin)));
+  } catch (err) {
+    diag.error('agentic-otel: propagateTo failed; no trace context sent to ' + url.origin, err);
+    return false;
+  }
 }

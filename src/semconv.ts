@@ -52,6 +52,12 @@ export const ATTR_SERVER_ADDRESS = 'server.address' as const;
 export const ATTR_SERVER_PORT = 'server.port' as const;
 export const ATTR_ERROR_TYPE = 'error.type' as const;
 export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code' as const;
+/** The attempt's number of resends (redirects followed), as the HTTP conventions count them. */
+export const ATTR_HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count' as const;
+/** False on a `chat` span whose request did not get our trace context (it had its own, or propagateTo excluded it). */
+export const ATTR_AGENTIC_TRACE_CONTEXT_INJECTED = 'agentic.trace_context.injected' as const;
+/** Attempts of a step (a redirect hop is one); only when more than one. */
+export const ATTR_AGENTIC_STEP_ATTEMPTS = 'agentic.step.attempts' as const;
 
 /** `gen_ai.operation.name` values we emit. */
 export const GEN_AI_OPERATION_CHAT = 'chat' as const;
@@ -60,11 +66,15 @@ export const GEN_AI_OPERATION_TEXT_COMPLETION = 'text_completion' as const;
 /** `error.type` values of our own (the others are an error's code or class, or an HTTP status). */
 export const ERROR_TYPE_MALFORMED_RESPONSE = 'malformed_response' as const;
 export const ERROR_TYPE_OTHER = '_OTHER' as const;
+/** A client gave up waiting (its own timeout), told from a plain abort by `x-stainless-timeout`. */
+export const ERROR_TYPE_TIMEOUT = 'timeout' as const;
 
 /** The environment variable the GenAI conventions define for opting in to message content. */
 export const ENV_CAPTURE_MESSAGE_CONTENT = 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT' as const;
 /** Request header that names the program a request belongs to. */
 export const HEADER_PROGRAM_ID = 'x-program-id' as const;
+/** The `openai` client's request timeout, whole seconds (truncated), on every request it sends. */
+export const HEADER_STAINLESS_TIMEOUT = 'x-stainless-timeout' as const;
 /** Program id used when nothing names one (ThunderAgent's convention). */
 export const DEFAULT_PROGRAM_ID = 'default' as const;
 

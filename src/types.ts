@@ -32,8 +32,9 @@ export interface AgenticInstrumentationConfig {
   captureContent?: boolean;
   /**
    * When a streaming request does not ask for `stream_options.include_usage`, ask for it, so
-   * that the engine sends token usage (and cached tokens). The application then receives one
-   * more chunk before `data: [DONE]`: `choices: []` with `usage` (see the README).
+   * that the engine sends token usage (and cached tokens). The usage-only chunk this adds is
+   * taken back out of the response: the application receives what it would without us (see
+   * the README for the one engine-side difference that can remain).
    * @default true
    */
   injectIncludeUsage?: boolean;
@@ -43,6 +44,15 @@ export interface AgenticInstrumentationConfig {
    * @default true
    */
   propagateTraceContext?: boolean;
+  /**
+   * Which engines receive `traceparent` / `tracestate` / `baggage`: origins
+   * (`http://h:8000`), hosts (`h:8000`), host names (`h`) or patterns tested against the
+   * origin, or a function of the request's origin. A request that already carries a
+   * `traceparent` of the application's keeps it. `propagateTraceContext: false` turns all of
+   * it off.
+   * @default every origin
+   */
+  propagateTo?: (string | RegExp)[] | ((origin: URL) => boolean);
   /**
    * `gen_ai.provider.name` of every request.
    * @default 'vllm'

@@ -34,8 +34,11 @@ export interface PollerOptions {
   pollTimeoutMs?: number;
   /** Larger responses are cut off and the poll fails. @default 8 MiB */
   maxBodyBytes?: number;
-  /** Called after every poll of a backend (feeds its circuit breaker). */
-  onPoll?: (backend: BackendState, ok: boolean) => void;
+  /**
+   * Called after every poll of a backend. `unreachable` when the poll failed at the connection
+   * level (refused, reset, no answer in time), not on an answer we could not read.
+   */
+  onPoll?: (backend: BackendState, ok: boolean, unreachable: boolean) => void;
 }
 
 /** A snapshot with when it was taken. */
@@ -130,13 +133,13 @@ export class BackendPoller {
       if (!b.up && b.polled) diag.info(`agentic-otel: backend ${b.url} is reachable again`);
       b.up = true;
       b.lastError = undefined;
-      this._options.onPoll?.(b, true);
+      this._options.onPoll?.(b, true, false);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (b.up || !b.polled) diag.warn(`agentic-otel: backend ${b.url} cannot be polled (${message}); polling goes on`);
       b.up = false;
       b.lastError = message;
-      this._options.onPoll?.(b, false);
+      this._options.onPoll?.(b, false, (err as { unreachable?: unknown } | null)?.unreachable === true);
     } finally {
       b.polled = true;
       this._inFlight.delete(b);
@@ -188,7 +191,7 @@ export class BackendPoller {
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > this._maxBody) {
-            req.destroy(new Error(`body larger than ${this._maxBody} bytes`));
+            req.destroy(Object.assign(new Error(`body larger than ${this._maxBody} bytes`), { unreachable: false }));
             return;
           }
           chunks.push(c);
@@ -197,7 +200,10 @@ export class BackendPoller {
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this._timeout} ms`)));
-      req.on('error', reject);
+      req.on('error', (err: Error & { unreachable?: boolean }) => {
+        err.unreachable ??= true; // refused, reset, timed out: the engine cannot be reached
+        reject(err);
+      });
       req.end();
     });
   }

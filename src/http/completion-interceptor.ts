@@ -17,7 +17,8 @@ import type { AgentStep } from '../steps/agent-step.js';
 import { now } from '../util/clock.js';
 import { getHeader, setHeader, toFlatHeaders, type DispatchHeaders, type FlatHeaders } from './headers.js';
 import { failHandler, observingHandler, type UsageInjected } from './observing-handler.js';
-import { HEADER_PROGRAM_ID } from '../semconv.js';
+import { EarlyConnection } from './early-connection.js';
+import { HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
 
 /** Marks options we already observed, so two composed copies of the hook observe once. */
 const OBSERVED = Symbol.for('agentic-otel.observed');
@@ -32,10 +33,11 @@ export interface InterceptorHost {
   isEnabled(): boolean;
   isCompletionPath(path: string): boolean;
   injectIncludeUsage(): boolean;
-  propagateTraceContext(): boolean;
+  /** Whether requests to `origin` get our trace context. */
+  propagateTraceContext(origin: string | undefined): boolean;
   /** Whether message content is captured (the whole request body is then kept until dispatch). */
   captureContent(): boolean;
-  /** Begins the step of a request that arrived at `arrive`. */
+  /** Begins the step of a request that arrived at `arrive` (or continues the step it follows a redirect of). */
   beginStep(request: ArrivedRequest): AgentStep;
   /** An error to fail the request with instead of sending it (an open circuit breaker), or undefined. */
   admit(origin: string | undefined): Error | undefined;
@@ -50,6 +52,12 @@ export interface ArrivedRequest {
   operation: 'chat' | 'text_completion';
   request: CompletionRequest | undefined;
   origin: string | undefined;
+  /** Origin and path. */
+  url: string | undefined;
+  /** The `openai` client's timeout in whole seconds, from its `x-stainless-timeout` header. */
+  clientTimeoutS: number | undefined;
+  /** Tells the application's body apart cheaply: a client following a redirect sends it again. */
+  fingerprint: string | undefined;
 }
 
 type Options = Dispatcher.DispatchOptions & { [OBSERVED]?: true };
@@ -78,17 +86,28 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
       }
       // fetch hands its body over as an async iterable: read it first, then dispatch. The request
       // arrives when its body is complete: until then the application is still issuing it.
+      const early = new EarlyConnection();
+      try {
+        early.connect(handler);
+      } catch (err) {
+        failHandler(handler, err as Error);
+        return true;
+      }
       readAll(body).then(
         (bytes) => {
+          if (early.reason !== undefined) {
+            failHandler(handler, early.reason); // the application aborted, or its body failed
+            return;
+          }
           context.with(parentContext, () => {
             try {
-              observe(hooks, dispatch, { ...opts, body: bytes }, handler, bytes, now(), parentContext, scope);
+              observe(hooks, dispatch, { ...opts, body: bytes }, early.wrap(handler), bytes, now(), parentContext, scope);
             } catch (err) {
               failHandler(handler, err as Error);
             }
           });
         },
-        (err: unknown) => failHandler(handler, err as Error),
+        (err: unknown) => failHandler(handler, early.reason ?? (err as Error)),
       );
       return true;
     };
@@ -144,18 +163,23 @@ function observe(
       parentContext,
       operation: pathOnly(opts.path).endsWith('/chat/completions') ? 'chat' : 'text_completion',
       request,
-      origin: opts.origin === undefined ? undefined : String(opts.origin),
+      origin,
+      url: origin === undefined ? undefined : origin.replace(/\/$/, '') + opts.path,
+      clientTimeoutS: secondsOf(getHeader(headers, HEADER_STAINLESS_TIMEOUT)),
+      fingerprint: text === undefined ? undefined : `${text.length}:${text.slice(0, 48)}${text.slice(-48)}`,
     });
     // Nothing holds the request between its arrival and its dispatch (our preparation is
     // synchronous), so it is dispatched the instant it arrived: pause is 0. A pause is time a
     // request waits on something before dispatch, which AgentStep records when start > arrive.
     const chatContext = step.dispatch(arrive);
     if (request !== undefined) request.json = undefined; // the messages were read; only the fields are kept
-    if (host.propagateTraceContext()) injectTraceContext(chatContext, headers);
+    // A request that carries trace context of the application's own keeps it.
+    if (getHeader(headers, 'traceparent') === undefined && host.propagateTraceContext(origin)) injectTraceContext(chatContext, headers);
+    else step.traceContextNotInjected();
     outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
     outHandler = observing = observingHandler(handler, step, injected);
     dispatchContext = chatContext;
-    const rejection = host.admit(opts.origin === undefined ? undefined : String(opts.origin));
+    const rejection = host.admit(origin);
     if (rejection !== undefined) {
       observing.fail(rejection);
       failHandler(handler, rejection);
@@ -209,6 +233,12 @@ function injectTraceContext(ctx: Context, headers: FlatHeaders): void {
 function pathOnly(path: string): string {
   const q = path.indexOf('?');
   return q === -1 ? path : path.slice(0, q);
+}
+
+function secondsOf(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -27,3 +27,17 @@ export function getGlobalDispatcher(): Dispatcher | undefined {
 export function setGlobalDispatcher(dispatcher: Dispatcher): void {
   Object.defineProperty(globalThis, GLOBAL_DISPATCHER, { value: dispatcher, writable: true, enumerable: false, configurable: false });
 }
+
+/**
+ * `dispatcher` with `interceptor` in front of its `dispatch`, as `compose()` does it but without
+ * the handler wrapper undici 7's `compose()` adds: that wrapper converts a legacy handler to the
+ * new API and drops the callbacks the new API has no place for (`onBodySent`,
+ * `onRequestSent`), so the application's handler would miss them. The hook speaks both APIs
+ * itself and hands the dispatcher the handler's own.
+ */
+export function interceptDispatcher(dispatcher: Dispatcher, interceptor: Dispatcher.DispatcherComposeInterceptor): Dispatcher {
+  const dispatch = interceptor(dispatcher.dispatch.bind(dispatcher));
+  return new Proxy(dispatcher, {
+    get: (target, key) => (key === 'dispatch' ? dispatch : Reflect.get(target, key)) as unknown,
+  });
+}

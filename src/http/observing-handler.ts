@@ -61,6 +61,8 @@ export function failHandler(handler: Handler, error: Error): void {
 /** For the new handler API. */
 export class ObservingHandler implements Handler {
   private _filter: UsageEventFilter | undefined;
+  /** The step is done with this attempt (a redirect being followed): pass through only. */
+  private _detached = false;
 
   constructor(private readonly _inner: Handler, private readonly _step: AgentStep, private readonly _injected?: UsageInjected) {}
 
@@ -81,7 +83,9 @@ export class ObservingHandler implements Handler {
   onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode >= 200) {
       const t = now();
-      guard(() => this._step.onResponseStart(statusCode, headers, t));
+      guard(() => {
+        this._detached = this._step.onResponseStart(statusCode, headers, t);
+      });
       if (this._injected !== undefined) {
         guard(() => {
           this._filter = filterFor(this._injected, statusCode, headerText(headers['content-type']), headerText(headers['content-encoding']));
@@ -98,7 +102,7 @@ export class ObservingHandler implements Handler {
       else for (const part of this._filter.push(chunk)) this._inner.onResponseData?.(controller, part);
     } finally {
       try {
-        this._step.onResponseData(chunk, t);
+        if (!this._detached) this._step.onResponseData(chunk, t);
       } catch (err) {
         dataFailed(err);
       }
@@ -111,7 +115,7 @@ export class ObservingHandler implements Handler {
       if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onResponseData?.(controller, part);
       this._inner.onResponseEnd?.(controller, trailers);
     } finally {
-      guard(() => this._step.onResponseEnd(t));
+      if (!this._detached) guard(() => this._step.onResponseEnd(t));
     }
   }
 
@@ -122,7 +126,7 @@ export class ObservingHandler implements Handler {
       if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onResponseData?.(controller, part);
       this._inner.onResponseError?.(controller, error);
     } finally {
-      guard(() => this._step.onError(error, t));
+      if (!this._detached) guard(() => this._step.onError(error, t));
     }
   }
 }
@@ -130,6 +134,8 @@ export class ObservingHandler implements Handler {
 /** For the legacy handler API; return values carry back-pressure and are passed back as given. */
 export class LegacyObservingHandler implements Handler {
   private _filter: UsageEventFilter | undefined;
+  /** The step is done with this attempt (a redirect being followed): pass through only. */
+  private _detached = false;
 
   constructor(private readonly _inner: Handler, private readonly _step: AgentStep, private readonly _injected?: UsageInjected) {}
 
@@ -163,7 +169,7 @@ export class LegacyObservingHandler implements Handler {
       const t = now();
       guard(() => {
         const headers = parseRawHeaders(rawHeaders);
-        this._step.onResponseStart(statusCode, headers, t);
+        this._detached = this._step.onResponseStart(statusCode, headers, t);
         if (this._injected !== undefined) this._filter = filterFor(this._injected, statusCode, headers['content-type'], headers['content-encoding']);
       });
     }
@@ -179,7 +185,7 @@ export class LegacyObservingHandler implements Handler {
       return more;
     } finally {
       try {
-        this._step.onResponseData(chunk, t);
+        if (!this._detached) this._step.onResponseData(chunk, t);
       } catch (err) {
         dataFailed(err);
       }
@@ -192,7 +198,7 @@ export class LegacyObservingHandler implements Handler {
       if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onData?.(part);
       this._inner.onComplete?.(trailers);
     } finally {
-      guard(() => this._step.onResponseEnd(t));
+      if (!this._detached) guard(() => this._step.onResponseEnd(t));
     }
   }
 
@@ -202,21 +208,22 @@ export class LegacyObservingHandler implements Handler {
       if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onData?.(part);
       this._inner.onError?.(error);
     } finally {
-      guard(() => this._step.onError(error, t));
+      if (!this._detached) guard(() => this._step.onError(error, t));
     }
   }
 }
 
-/** The headers the step reads (content type and encoding), from undici's raw name/value list. */
+/** The headers the step reads (content type and encoding, location), from undici's raw name/value list. */
 function parseRawHeaders(raw: Buffer[] | string[] | null): Record<string, string> {
   const out: Record<string, string> = {};
   if (raw == null) return out;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    // Only two names matter, and both start `content-`: other headers are not decoded.
+    // Only three names matter (content-type, content-encoding, a redirect's location): other
+    // headers are not decoded.
     const rawName = raw[i] as Buffer | string;
-    if (rawName.length !== 12 && rawName.length !== 16) continue;
+    if (rawName.length !== 12 && rawName.length !== 16 && rawName.length !== 8) continue;
     const name = String(rawName).toLowerCase();
-    if ((name === 'content-type' || name === 'content-encoding') && out[name] === undefined) out[name] = String(raw[i + 1]);
+    if ((name === 'content-type' || name === 'content-encoding' || name === 'location') && out[name] === undefined) out[name] = String(raw[i + 1]);
   }
   return out;
 }

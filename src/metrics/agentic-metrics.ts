@@ -225,10 +225,9 @@ export class AgenticMetrics {
     return a;
   }
 
-  /** An engine poll: a failure feeds the backend's breaker, as a failed request does. */
-  recordBackendPoll(backend: string, ok: boolean, now: number): void {
-    if (ok) this.breaker(backend).success(now);
-    else this._breakerFailure(backend, now);
+  /** An engine poll could not reach the backend: its breaker counts a failure, as a refused request does. */
+  recordBackendUnreachable(backend: string, now: number): void {
+    this._breakerFailure(backend, now);
   }
 
   private _breakerFailure(backend: string, now: number): void {

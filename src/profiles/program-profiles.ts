@@ -135,7 +135,7 @@ export class ProgramProfiles {
 
   /** Every live program's profile. */
   all(): Record<string, ProgramProfile> {
-    const out: Record<string, ProgramProfile> = {};
+    const out = byProgram<ProgramProfile>();
     for (const program of this._programs.states()) {
       if (program.profile !== undefined) out[program.id] = profileOf(program.profile);
     }
@@ -144,7 +144,7 @@ export class ProgramProfiles {
 
   /** Every live program that has finished a step, as ThunderAgent's `/programs` shows it. */
   programs(): Record<string, ProgramView> {
-    const out: Record<string, ProgramView> = {};
+    const out = byProgram<ProgramView>();
     for (const program of this._programs.states()) {
       const e = program.profile;
       if (e === undefined) continue;
@@ -202,4 +202,13 @@ function push(window: number[], value: number): void {
 
 function round4(v: number): number {
   return Math.round(v * 1e4) / 1e4;
+}
+
+/**
+ * An object keyed by program id with no prototype: ids come from untrusted headers, and on a
+ * plain object `__proto__` would set its prototype and `constructor` read Object's, instead of
+ * being ordinary programs. JSON.stringify writes such an object as any other.
+ */
+function byProgram<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }

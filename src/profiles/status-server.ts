@@ -37,6 +37,7 @@ export class StatusServer {
       });
     });
     server.on('error', (err) => diag.error('agentic-otel: status server error', err));
+    server.unref(); // a status page never keeps the application's process alive
     const address = server.address();
     return typeof address === 'object' && address !== null ? address.port : port;
   }

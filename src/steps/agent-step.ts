@@ -38,6 +38,12 @@ export interface StepDeps {
   onChunks(step: StepInit, count: number, interval: number | undefined): void;
   /** Whether anything records per-chunk metrics (false under the API's no-op meter). */
   chunkMetrics: boolean;
+  /**
+   * The attempt was answered with a redirect to `location` (resolved): true when the step
+   * waits for the client to follow it (the follow-up request continues this step, or the host
+   * calls {@link AgentStep.endRedirected} when none comes).
+   */
+  onRedirect?(step: AgentStep, location: URL): boolean;
 }
 
 /** What is known when a request arrives. */
@@ -54,7 +60,17 @@ export interface StepInit {
   serverPort: number | undefined;
   /** The request's origin, for the program view. */
   backend: string | undefined;
+  /** The request's URL (origin and path), against which a redirect's location resolves. */
+  url?: string;
+  /** The client's own timeout, whole seconds (the `openai` client's `x-stainless-timeout`). */
+  clientTimeoutS?: number;
 }
+
+/** `error.type` of an aborted request, by client (fetch, undici.request). */
+const ABORTS: ReadonlySet<string> = new Set(['AbortError', 'UND_ERR_ABORTED', 'RequestAbortedError']);
+
+/** Statuses a client follows to another URL, repeating a POST for 307 and 308. */
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /** The spans and measurements of one step. */
 export class AgentStep {
@@ -74,6 +90,9 @@ export class AgentStep {
   private _lastByteAt = NaN;
   private _ended = false;
   private _lastEventAt = NaN;
+  private _attempts = 0;
+  /** When the last redirected attempt's response came (its chat span ends there). */
+  private _hopEnd = NaN;
 
   constructor(private readonly _deps: StepDeps, private readonly _init: StepInit) {
     const { arrive, previousEnd } = _init;
@@ -106,10 +125,17 @@ export class AgentStep {
   dispatch(start: number): Context {
     const { tracer } = this._deps;
     const init = this._init;
+    if (this._chatSpan !== undefined) this._chatSpan.end(this._hopEnd); // the hop that was redirected
+    this._attempts++;
     this._start = start;
-    if (start > init.arrive) {
-      tracer.startSpan(sc.SPAN_AGENT_PAUSE, { kind: SpanKind.INTERNAL, startTime: init.arrive }, this._stepContext).end(start);
-    }
+    this._status = 0;
+    this._mode = 'opaque';
+    this._stream = undefined;
+    this._jsonChunks = undefined;
+    this._jsonBytes = 0;
+    this._firstByteAt = NaN;
+    this._lastByteAt = NaN;
+    this._lastEventAt = NaN;
     const req = init.request;
     const attributes: Attributes = {
       [sc.ATTR_GEN_AI_OPERATION_NAME]: init.operation,
@@ -128,23 +154,47 @@ export class AgentStep {
       const input = inputMessagesJson(req.json);
       if (input !== undefined) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = input;
     }
+    if (this._attempts > 1) attributes[sc.ATTR_HTTP_REQUEST_RESEND_COUNT] = this._attempts - 1;
     const name = req?.model !== undefined ? `${init.operation} ${req.model}` : init.operation;
     this._chatSpan = tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: start, attributes }, this._stepContext);
     return trace.setSpan(this._stepContext, this._chatSpan);
   }
 
-  /** Response headers arrived (at `_t`; the phases need only the body's timing). */
-  onResponseStart(statusCode: number, headers: Record<string, string | string[] | undefined>, _t: number): void {
+  /** The request went out without our trace context (it had its own, or propagateTo excluded it). */
+  traceContextNotInjected(): void {
+    this._chatSpan?.setAttribute(sc.ATTR_AGENTIC_TRACE_CONTEXT_INJECTED, false);
+  }
+
+  /**
+   * Response headers arrived at `t`. Returns true when this attempt is over for the step: a
+   * redirect the client is expected to follow (its response's rest no longer concerns the step;
+   * the follow-up request continues it).
+   */
+  onResponseStart(statusCode: number, headers: Record<string, string | string[] | undefined>, t: number): boolean {
     this._status = statusCode;
     this._chatSpan?.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
+    if (REDIRECTS.has(statusCode) && this._deps.onRedirect !== undefined) {
+      const location = headerValue(headers['location']);
+      let target: URL | undefined;
+      try {
+        target = location === undefined ? undefined : new URL(location, this._init.url);
+      } catch {
+        target = undefined;
+      }
+      if (target !== undefined && this._deps.onRedirect(this, target)) {
+        this._hopEnd = t;
+        return true;
+      }
+      return false;
+    }
     if (statusCode >= 400) {
       this._mode = 'error';
-      return;
+      return false;
     }
     const encoding = headerValue(headers['content-encoding']);
     if (encoding !== undefined && encoding !== 'identity') {
       this._mode = 'opaque'; // compressed: timings by byte only; engines do not compress completions
-      return;
+      return false;
     }
     const type = headerValue(headers['content-type']) ?? '';
     if (type.includes('text/event-stream')) {
@@ -154,6 +204,7 @@ export class AgentStep {
       this._mode = 'json';
       this._jsonChunks = [];
     }
+    return false;
   }
 
   /** A chunk of the response body arrived at `t`. */
@@ -207,8 +258,31 @@ export class AgentStep {
       summary = this._stream.finish(Number.isNaN(this._lastByteAt) ? t : this._lastByteAt);
     }
     // A client that gives up on a chunk it cannot parse aborts: the cause is the engine's output.
-    const errorType = summary !== undefined && summary.malformedEvents > 0 ? sc.ERROR_TYPE_MALFORMED_RESPONSE : errorTypeOf(err);
+    let errorType = summary !== undefined && summary.malformedEvents > 0 ? sc.ERROR_TYPE_MALFORMED_RESPONSE : errorTypeOf(err);
+    if (this._clientTimedOut(errorType, t)) errorType = sc.ERROR_TYPE_TIMEOUT;
     this._finish(t, summary, errorType, err);
+  }
+
+  /** No follow-up came for the redirect: the step ends with the redirect as its outcome. */
+  endRedirected(): void {
+    this._finish(this._hopEnd, undefined, undefined, undefined);
+  }
+
+  /** The step's attempts so far. */
+  get attempts(): number {
+    return this._attempts;
+  }
+
+  /**
+   * An abort is the client's timeout when the client said how long it waits (`openai` sends
+   * its timeout truncated to whole seconds) and the request lasted that long: at least the
+   * stated seconds, less than one more (plus slack for a busy event loop).
+   */
+  private _clientTimedOut(errorType: string, t: number): boolean {
+    const limit = this._init.clientTimeoutS;
+    if (limit === undefined || !ABORTS.has(errorType)) return false;
+    const elapsed = (t - this._init.arrive) / 1000;
+    return elapsed >= limit - 0.05 && elapsed < limit + 1.5;
   }
 
   private _finish(t: number, summary: CompletionSummary | undefined, errorType: string | undefined, err: unknown): void {
@@ -278,6 +352,10 @@ export class AgentStep {
       chat.end(end);
     }
 
+    // Pause: from the request's arrival to the dispatch of its last attempt (redirect hops).
+    if (start > init.arrive) {
+      tracer.startSpan(sc.SPAN_AGENT_PAUSE, { kind: SpanKind.INTERNAL, startTime: init.arrive }, this._stepContext).end(start);
+    }
     const toolCallS = (init.arrive - this._toolCallStart) / 1000;
     const pauseS = (start - init.arrive) / 1000;
     const step = this._stepSpan;
@@ -289,6 +367,7 @@ export class AgentStep {
       [sc.ATTR_AGENTIC_STEP_STREAMED]: streamed,
     };
     if (inferenceS !== undefined) stepAttributes[sc.ATTR_AGENTIC_STEP_INFERENCE_S] = inferenceS;
+    if (this._attempts > 1) stepAttributes[sc.ATTR_AGENTIC_STEP_ATTEMPTS] = this._attempts;
     if (hitRate !== undefined) stepAttributes[sc.ATTR_AGENTIC_STEP_KV_HIT_RATE] = hitRate;
     step.setAttributes(stepAttributes);
     if (errorType !== undefined) {

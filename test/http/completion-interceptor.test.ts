@@ -12,6 +12,7 @@ describe('the request hook', () => {
         jsonAtDispatch = arrived[0]!.request?.json;
         return context.active();
       },
+      traceContextNotInjected() {},
       onResponseStart() {},
       onResponseData() {},
       onResponseEnd() {},
@@ -54,7 +55,7 @@ describe('the request hook', () => {
       injectIncludeUsage: () => true,
       propagateTraceContext: () => false,
       captureContent: () => false,
-      beginStep: () => ({ dispatch: () => context.active() }) as unknown as AgentStep,
+      beginStep: () => ({ dispatch: () => context.active(), traceContextNotInjected() {} }) as unknown as AgentStep,
       admit: () => undefined,
     };
     const sent: { body?: unknown; headers?: unknown }[] = [];
