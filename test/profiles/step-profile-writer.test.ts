@@ -55,3 +55,39 @@ describe('StepProfileWriter', () => {
     expect(w.pendingRows).toBe(2);
   });
 });
+
+describe('exit handlers', () => {
+  test('installed once per process however many writers exist, removed with the last shutdown', async () => {
+    const counts = () => ['beforeExit', 'exit', 'SIGTERM', 'SIGINT'].map((e) => process.listenerCount(e));
+    const before = counts();
+    const writers = [new StepProfileWriter(tempDir()), new StepProfileWriter(tempDir()), new StepProfileWriter(tempDir())];
+    expect(counts()).toEqual(before); // nothing until a row is queued
+    for (const w of writers) w.write('p,1,0.0,0.0,0.0,0.0,,1.0\n');
+    expect(counts()).toEqual(before.map((n) => n + 1));
+    await writers[0]!.shutdown();
+    await writers[1]!.shutdown();
+    expect(counts()).toEqual(before.map((n) => n + 1));
+    await writers[2]!.shutdown();
+    expect(counts()).toEqual(before);
+  });
+
+  test('disable() of the instrumentation removes them', async () => {
+    const { startSimulator } = await import('../../src/simulator/index.js');
+    const { setupHarness } = await import('../utils/otel.js');
+    const { request } = await import('undici');
+    const sim = await startSimulator({ decodeMsPerToken: 0.5 });
+    const before = process.listenerCount('SIGTERM');
+    const h = setupHarness({ profile: { dir: tempDir() } });
+    try {
+      const r = await request(`${sim.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: sim.model, messages: [], max_tokens: 2 }) });
+      await r.body.text();
+      expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+      h.instrumentation.disable();
+      await h.instrumentation.shutdown();
+      expect(process.listenerCount('SIGTERM')).toBe(before);
+    } finally {
+      await h.shutdown();
+      await sim.close();
+    }
+  });
+});
