@@ -10,10 +10,19 @@
 // instrumentations record into a real SDK tracer provider with the batch span processor NodeSDK
 // sets up (its defaults: batches of 512, a queue of 2,048) and an exporter that counts, then
 // discards; the spans exported per completion are printed, so a dropped span would show.
+//
+// BASELINE=<git ref> adds that revision of agentic-otel as one more mode of the same run: the ref
+// is exported with `git archive` into a temporary directory, built there against this checkout's
+// node_modules, and its rounds interleave with ours, so a change is measured against its
+// predecessor under the same load. Time to first byte (the client's first body chunk) is printed
+// beside CPU: what holding back a partial event could add shows there.
 // (Earlier versions configured the processor to hold 4,096 spans per batch: spans then live long
 // enough to reach V8's old generation, and in one run that took ours from 0.88 to 0.72 of bare
 // throughput with nothing else changed. That measured the SDK's configuration, not ours.)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -26,6 +35,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CHUNKS = 256;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Let Node create the dispatcher its fetch uses before the undici package is loaded (loading it
 // installs an Agent of its own when none is set): `bare` is then what an application gets.
@@ -62,24 +72,49 @@ const theirs = new UndiciInstrumentation();
 theirs.disable();
 theirs.setTracerProvider(provider);
 
+/** BASELINE=<ref>: that revision, built in a temporary directory, as one more mode. */
+async function loadBaseline(ref) {
+  const root = resolve(new URL('..', import.meta.url).pathname);
+  const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-baseline-'));
+  const archive = execFileSync('git', ['-C', root, 'archive', '--format=tar', ref], { maxBuffer: 256 * 1024 * 1024 });
+  execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: dir, stdio: 'inherit' });
+  const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', ref]).toString().trim();
+  const module = await import(join(dir, 'dist/esm/index.js'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return { commit, module };
+}
+const baseline = process.env.BASELINE ? await loadBaseline(process.env.BASELINE) : undefined;
+const theirsBaseline = baseline === undefined ? undefined : new baseline.module.AgenticInstrumentation({ enabled: false });
+theirsBaseline?.setTracerProvider(provider);
+
 const payload = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages: [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }] });
 const headers = { 'content-type': 'application/json' };
 
+/** Times to first byte of the completions of the current run, µs. */
+let ttfbs = [];
 const clients = {
   fetch: async () => {
+    const t0 = performance.now();
     const res = await fetch(url, { method: 'POST', headers, body: payload });
     const reader = res.body.getReader();
     let bytes = 0;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return bytes;
+      if (bytes === 0) ttfbs.push((performance.now() - t0) * 1000);
       bytes += value.byteLength;
     }
   },
   'undici.request': async () => {
+    const t0 = performance.now();
     const res = await request(url, { method: 'POST', headers, body: payload });
     let bytes = 0;
-    for await (const chunk of res.body) bytes += chunk.byteLength;
+    for await (const chunk of res.body) {
+      if (bytes === 0) ttfbs.push((performance.now() - t0) * 1000);
+      bytes += chunk.byteLength;
+    }
     return bytes;
   },
 };
@@ -126,12 +161,14 @@ const modes = {
   'instrumentation-undici': { on: () => theirs.enable(), off: () => theirs.disable() },
   'span tree only (ceiling)': { on() {}, off() {}, wrap: spanTreeOnly },
 };
+if (theirsBaseline !== undefined) modes[`agentic-otel @${baseline.commit}`] = { on: () => theirsBaseline.enable(), off: () => theirsBaseline.disable() };
 
 async function runOnce(client, mode) {
   if (mode?.wrap) client = mode.wrap(client);
   let next = 0;
   let bytes = 0;
   const exportedBefore = exported;
+  ttfbs = [];
   const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => withProgram(`bench-${w}`, async () => {
@@ -143,10 +180,9 @@ async function runOnce(client, mode) {
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
   await provider.forceFlush();
-  return { rps: REQUESTS / seconds, cpuUs: (used.user + used.system) / REQUESTS, bytes, spansFlushed: exported - exportedBefore };
+  return { rps: REQUESTS / seconds, cpuUs: (used.user + used.system) / REQUESTS, bytes, spansFlushed: exported - exportedBefore, ttfbUs: median(ttfbs) };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`agentic-otel bench: ${REQUESTS} streamed completions × ${CHUNKS} chunks, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
 const results = {};
 const names = Object.keys(modes);
@@ -155,6 +191,7 @@ for (const [clientName, client] of Object.entries(clients)) {
   const rps = Object.fromEntries(names.map((m) => [m, []]));
   const cpu = Object.fromEntries(names.map((m) => [m, []]));
   const spans = Object.fromEntries(names.map((m) => [m, []]));
+  const ttfb = Object.fromEntries(names.map((m) => [m, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (let j = 0; j < names.length; j++) {
       const name = names[(j + round) % names.length];
@@ -166,6 +203,7 @@ for (const [clientName, client] of Object.entries(clients)) {
       rps[name].push(r.rps);
       cpu[name].push(r.cpuUs);
       spans[name].push(r.spansFlushed / REQUESTS);
+      ttfb[name].push(r.ttfbUs);
       await sleep(50);
     }
   }
@@ -175,19 +213,20 @@ for (const [clientName, client] of Object.entries(clients)) {
   results[clientName] = Object.fromEntries(names.map((m) => {
     const rpsRatios = paired(rps, m, (x, b) => x / b);
     const cpuRatios = paired(cpu, m, (x, b) => b / x);
-    return [m, { rps: median(rps[m]), cpuUs: median(cpu[m]), rpsRatio: median(rpsRatios), rpsSpread: [Math.min(...rpsRatios), Math.max(...rpsRatios)], cpuRatio: median(cpuRatios), spans: Math.min(...spans[m]) }];
+    return [m, { rps: median(rps[m]), cpuUs: median(cpu[m]), rpsRatio: median(rpsRatios), rpsSpread: [Math.min(...rpsRatios), Math.max(...rpsRatios)], cpuRatio: median(cpuRatios), spans: Math.min(...spans[m]), ttfbUs: median(ttfb[m]) }];
   }));
 }
 
-console.log('\nclient           mode                         completions/s  ratio  (rounds)        client CPU µs/completion  ratio   spans/completion');
+console.log('\nclient           mode                         completions/s  ratio  (rounds)        client CPU µs/completion  ratio   spans/completion  TTFB µs');
 for (const [clientName, byMode] of Object.entries(results)) {
   for (const [mode, r] of Object.entries(byMode)) {
     const spread = `${r.rpsSpread[0].toFixed(2)}–${r.rpsSpread[1].toFixed(2)}`;
-    console.log(`${clientName.padEnd(16)} ${mode.padEnd(28)} ${r.rps.toFixed(0).padStart(13)}  ${r.rpsRatio.toFixed(3)}  (${spread})  ${r.cpuUs.toFixed(0).padStart(22)}  ${r.cpuRatio.toFixed(3)}   ${r.spans.toFixed(3).padStart(16)}`);
+    console.log(`${clientName.padEnd(16)} ${mode.padEnd(28)} ${r.rps.toFixed(0).padStart(13)}  ${r.rpsRatio.toFixed(3)}  (${spread})  ${r.cpuUs.toFixed(0).padStart(22)}  ${r.cpuRatio.toFixed(3)}   ${r.spans.toFixed(3).padStart(16)}  ${r.ttfbUs.toFixed(0).padStart(7)}`);
   }
 }
 console.log('ratio: median over rounds of the mode\'s throughput / bare throughput in the same round (rounds: the lowest and highest),');
 console.log('       and of bare CPU / mode CPU (1.000 = costs nothing; higher is better)');
+console.log('TTFB: median time from the call to the first body chunk the application receives, over every completion of every round\'s median');
 console.log('spans/completion: the fewest exported in any round (ours: 5 per step, 4 on a program\'s first step; the peer: 1 per request)');
 console.log('span tree only: the bare client plus the SDK spans of one of our steps (same names, kinds, attributes, parents), nothing');
 console.log('       observed: what the issue\'s span tree costs by itself, so the highest ratio any implementation of it can reach');

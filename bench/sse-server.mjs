@@ -1,19 +1,26 @@
 // A local SSE server for the benchmark: every completion request is answered at once with
-// CHUNKS vLLM-shaped chunks, a usage chunk and [DONE]. It runs in its own process so that the
-// client under test has its event loop to itself.
+// CHUNKS vLLM-shaped chunks, then, as engines do, the usage-only chunk when the request asked for
+// it (`stream_options.include_usage`), and [DONE]. It runs in its own process so that the client
+// under test has its event loop to itself.
 import { createServer } from 'node:http';
 import { completionEvents } from './completion-stream.mjs';
 
 const events = completionEvents(Number(process.env.CHUNKS ?? 256));
-const usage = events.pop();
+const last = events.pop(); // the usage event and [DONE], one write
+const done = 'data: [DONE]\n\n';
+const usage = last.slice(0, last.length - done.length);
 const body = events;
+const ASKED = Buffer.from('"include_usage":true');
 
 const server = createServer((req, res) => {
-  req.resume();
+  const parts = [];
+  req.on('data', (c) => parts.push(c));
   req.on('end', () => {
+    const asked = Buffer.concat(parts).includes(ASKED);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
     for (const chunk of body) res.write(chunk);
-    res.end(usage);
+    if (asked) res.write(usage);
+    res.end(done);
   });
 });
 server.keepAliveTimeout = 60_000;

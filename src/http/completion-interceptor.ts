@@ -11,7 +11,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { context, diag, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { includeUsageSplice, inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';
+import { includeUsageSplice, inspectRequestBody, type BodyLayout, type CompletionRequest } from '../openai/request-body.js';
 import { currentProgram, type ProgramScope } from '../program/program-context.js';
 import type { AgentStep } from '../steps/agent-step.js';
 import { now } from '../util/clock.js';
@@ -142,7 +142,7 @@ function observe(
     let outBody: Options['body'] = opts.body;
     let injected: UsageInjected | undefined;
     if (request !== undefined && text !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage() && !hooks.compressing.has(origin ?? '')) {
-      const rewritten = withIncludeUsage(text, bytes);
+      const rewritten = withIncludeUsage(text, bytes, request.layout);
       if (rewritten !== undefined) {
         outBody = rewritten;
         if (getHeader(headers, 'content-length') !== undefined) setHeader(headers, 'content-length', String(Buffer.byteLength(rewritten)));
@@ -205,8 +205,8 @@ function observe(
  * re-serialised), or undefined to send it as it is. Bytes that are not valid UTF-8 are left
  * alone: their text would not map back to them byte for byte.
  */
-function withIncludeUsage(text: string, bytes: Buffer | undefined): Buffer | string | undefined {
-  const splice = includeUsageSplice(text);
+function withIncludeUsage(text: string, bytes: Buffer | undefined, layout: BodyLayout | undefined): Buffer | string | undefined {
+  const splice = includeUsageSplice(text, layout);
   if (splice === undefined) return undefined;
   const [at, field] = splice;
   if (bytes === undefined) return text.slice(0, at) + field + text.slice(at);

@@ -14,7 +14,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentStep } from '../steps/agent-step.js';
-import { UsageEventFilter } from '../sse/usage-event-filter.js';
+import { UsageEventFilter, type FilteredSink } from '../sse/usage-event-filter.js';
 import { now, turnNow } from '../util/clock.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -40,13 +40,13 @@ export function observingHandler(inner: Handler, step: AgentStep, injected?: Usa
  * application (undici.request hands it the encoded bytes) would see: it passes unchanged, and
  * the host stops asking that engine for usage.
  */
-function filterFor(injected: UsageInjected | undefined, statusCode: number, type: string | undefined, encoding: string | undefined): UsageEventFilter | undefined {
+function filterFor(injected: UsageInjected | undefined, statusCode: number, type: string | undefined, encoding: string | undefined, sink: FilteredSink): UsageEventFilter | undefined {
   if (injected === undefined || statusCode < 200 || statusCode >= 300 || type === undefined || !type.includes('text/event-stream')) return undefined;
   if (encoding !== undefined && encoding !== 'identity') {
     injected.onCompressed();
     return undefined;
   }
-  return new UsageEventFilter();
+  return new UsageEventFilter(sink);
 }
 
 /** Tells a handler of either API that its request failed before undici took it. */
@@ -88,7 +88,7 @@ export class ObservingHandler implements Handler {
       });
       if (this._injected !== undefined) {
         guard(() => {
-          this._filter = filterFor(this._injected, statusCode, headerText(headers['content-type']), headerText(headers['content-encoding']));
+          this._filter = filterFor(this._injected, statusCode, headerText(headers['content-type']), headerText(headers['content-encoding']), (part) => this._inner.onResponseData?.(controller, part));
         });
       }
     }
@@ -99,7 +99,7 @@ export class ObservingHandler implements Handler {
     const t = turnNow();
     try {
       if (this._filter === undefined) this._inner.onResponseData?.(controller, chunk);
-      else for (const part of this._filter.push(chunk)) this._inner.onResponseData?.(controller, part);
+      else this._filter.push(chunk);
     } finally {
       try {
         if (!this._detached) this._step.onResponseData(chunk, t);
@@ -112,7 +112,7 @@ export class ObservingHandler implements Handler {
   onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
     const t = now();
     try {
-      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onResponseData?.(controller, part);
+      this._filter?.end();
       this._inner.onResponseEnd?.(controller, trailers);
     } finally {
       if (!this._detached) guard(() => this._step.onResponseEnd(t));
@@ -123,7 +123,7 @@ export class ObservingHandler implements Handler {
     const t = now();
     try {
       // What was held of a partial event reaches the application before the error, as it would have.
-      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onResponseData?.(controller, part);
+      this._filter?.end();
       this._inner.onResponseError?.(controller, error);
     } finally {
       if (!this._detached) guard(() => this._step.onError(error, t));
@@ -134,6 +134,8 @@ export class ObservingHandler implements Handler {
 /** For the legacy handler API; return values carry back-pressure and are passed back as given. */
 export class LegacyObservingHandler implements Handler {
   private _filter: UsageEventFilter | undefined;
+  /** What the application's onData returned for the parts of the current chunk (back-pressure). */
+  private _more = true;
   /** The step is done with this attempt (a redirect being followed): pass through only. */
   private _detached = false;
 
@@ -170,7 +172,11 @@ export class LegacyObservingHandler implements Handler {
       guard(() => {
         const headers = parseRawHeaders(rawHeaders);
         this._detached = this._step.onResponseStart(statusCode, headers, t);
-        if (this._injected !== undefined) this._filter = filterFor(this._injected, statusCode, headers['content-type'], headers['content-encoding']);
+        if (this._injected !== undefined) {
+          this._filter = filterFor(this._injected, statusCode, headers['content-type'], headers['content-encoding'], (part) => {
+            if (this._inner.onData?.(part) === false) this._more = false;
+          });
+        }
       });
     }
     return this._inner.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true;
@@ -180,9 +186,9 @@ export class LegacyObservingHandler implements Handler {
     const t = turnNow();
     try {
       if (this._filter === undefined) return this._inner.onData?.(chunk) ?? true;
-      let more = true;
-      for (const part of this._filter.push(chunk)) more = (this._inner.onData?.(part) ?? true) && more;
-      return more;
+      this._more = true;
+      this._filter.push(chunk);
+      return this._more;
     } finally {
       try {
         if (!this._detached) this._step.onResponseData(chunk, t);
@@ -195,7 +201,7 @@ export class LegacyObservingHandler implements Handler {
   onComplete(trailers: string[] | null): void {
     const t = now();
     try {
-      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onData?.(part);
+      this._filter?.end();
       this._inner.onComplete?.(trailers);
     } finally {
       if (!this._detached) guard(() => this._step.onResponseEnd(t));
@@ -205,7 +211,7 @@ export class LegacyObservingHandler implements Handler {
   onError(error: Error): void {
     const t = now();
     try {
-      if (this._filter !== undefined) for (const part of this._filter.end()) this._inner.onData?.(part);
+      this._filter?.end();
       this._inner.onError?.(error);
     } finally {
       if (!this._detached) guard(() => this._step.onError(error, t));

@@ -25,6 +25,22 @@ export interface CompletionRequest {
   maxTokens?: number;
   temperature?: number;
   topP?: number;
+  /**
+   * Where the body's own `stream_options` members are (none, one, or a repeated key) and its
+   * opening brace, read in the same walk as the fields: splicing needs no second pass over an
+   * agent's long body. Absent when the body was parsed whole (content capture).
+   */
+  layout?: BodyLayout;
+}
+
+/** Positions in a body's text that splicing `include_usage` needs. */
+export interface BodyLayout {
+  /** Index of the body's opening brace. */
+  open: number;
+  /** Whether the body has members at all. */
+  hasMembers: boolean;
+  /** Each `stream_options` member's value, in text order. */
+  streamOptions: MemberSpan[];
 }
 
 /** The top-level fields a request is read for. */
@@ -36,6 +52,7 @@ const FIELDS: ReadonlySet<string> = new Set(['model', 'stream', 'stream_options'
  */
 export function inspectRequestBody(body: string, keepJson = false): CompletionRequest | undefined {
   let o: Record<string, unknown> | undefined;
+  let layout: BodyLayout | undefined;
   if (keepJson) {
     let json: unknown;
     try {
@@ -46,8 +63,13 @@ export function inspectRequestBody(body: string, keepJson = false): CompletionRe
     if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
     o = json as Record<string, unknown>;
   } else {
-    o = readTopLevelFields(body, FIELDS);
+    const spans: MemberSpan[] = [];
+    o = readTopLevelFields(body, FIELDS, spans);
     if (o === undefined) return undefined;
+    const open = bodyStart(body);
+    let next = open + 1;
+    while (next < body.length && body.charCodeAt(next) <= 32) next++;
+    layout = { open, hasMembers: body.charCodeAt(next) !== 125, streamOptions: spans.filter((m) => m.key === 'stream_options') };
   }
   const streamOptions = o['stream_options'];
   const extra = o['extra_body'];
@@ -68,6 +90,7 @@ export function inspectRequestBody(body: string, keepJson = false): CompletionRe
   if (typeof maxTokens === 'number') request.maxTokens = maxTokens;
   if (typeof o['temperature'] === 'number') request.temperature = o['temperature'];
   if (typeof o['top_p'] === 'number') request.topP = o['top_p'];
+  if (layout !== undefined) request.layout = layout;
   return request;
 }
 
@@ -80,17 +103,17 @@ export function inspectRequestBody(body: string, keepJson = false): CompletionRe
  * an array, a string, a repeated key), or already says `include_usage` (an explicit `false` is
  * the application's choice; usage is then unknown).
  */
-export function includeUsageSplice(text: string): [number, string] | undefined {
-  const open = bodyStart(text);
-  const members = objectMembers(text, open);
-  if (members === undefined) return undefined;
-  let options: MemberSpan | undefined;
-  for (const m of members) {
-    if (m.key !== 'stream_options') continue;
-    if (options !== undefined) return undefined;
-    options = m;
+export function includeUsageSplice(text: string, layout?: BodyLayout): [number, string] | undefined {
+  if (layout === undefined) {
+    const open = bodyStart(text);
+    const members = objectMembers(text, open);
+    if (members === undefined) return undefined;
+    layout = { open, hasMembers: members.length > 0, streamOptions: members.filter((m) => m.key === 'stream_options') };
   }
-  if (options === undefined) return [open + 1, members.length > 0 ? `"stream_options":{"include_usage":true},` : '"stream_options":{"include_usage":true}'];
+  const { open, hasMembers, streamOptions } = layout;
+  if (streamOptions.length > 1) return undefined;
+  const options = streamOptions[0];
+  if (options === undefined) return [open + 1, hasMembers ? `"stream_options":{"include_usage":true},` : '"stream_options":{"include_usage":true}'];
   if (text.charCodeAt(options.valueStart) !== OPEN_BRACE) return undefined;
   const inner = objectMembers(text, options.valueStart);
   if (inner === undefined || inner.some((m) => m.key === 'include_usage')) return undefined;

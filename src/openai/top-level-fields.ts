@@ -24,11 +24,12 @@ const BOM = 0xfeff;
 
 /**
  * The wanted fields' values when `text` is a JSON object (a field absent from the text is absent
- * from the result), or undefined when it is not one.
+ * from the result), or undefined when it is not one. With `spans`, where each wanted member's
+ * value is, in text order (a repeated key listed each time), from the same single walk.
  */
-export function readTopLevelFields(text: string, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
+export function readTopLevelFields(text: string, wanted: ReadonlySet<string>, spans?: MemberSpan[]): Record<string, unknown> | undefined {
   try {
-    return scan(text, wanted);
+    return scan(text, wanted, spans);
   } catch {
     return undefined; // a wanted value that is not JSON
   }
@@ -59,10 +60,12 @@ export function bodyStart(text: string): number {
   return skipWs(text, text.charCodeAt(0) === BOM ? 1 : 0);
 }
 
-function scan(text: string, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
+function scan(text: string, wanted: ReadonlySet<string>, spans: MemberSpan[] | undefined): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
   const end = walk(text, bodyStart(text), (key, valueStart, valueEnd) => {
-    if (wanted.has(key)) out[key] = JSON.parse(text.slice(valueStart, valueEnd));
+    if (!wanted.has(key)) return;
+    out[key] = JSON.parse(text.slice(valueStart, valueEnd));
+    spans?.push({ key, valueStart, valueEnd });
   });
   return end !== -1 && skipWs(text, end) === text.length ? out : undefined;
 }

@@ -57,6 +57,8 @@ describe('inspectRequestBody', () => {
       '{"stream":true',
     ]) {
       expect(includeUsageSplice(text), text).toBeUndefined();
+      const layout = inspectRequestBody(text)?.layout;
+      if (layout !== undefined) expect(includeUsageSplice(text, layout), text).toBeUndefined();
     }
   });
 
@@ -69,6 +71,8 @@ describe('inspectRequestBody', () => {
         const text = `${bom ? '\ufeff' : ''}${w1}${JSON.stringify(value, null, w2.length > 1 ? 2 : undefined)}${w2}`;
         const splice = includeUsageSplice(text);
         expect(splice).toBeDefined();
+        // The layout read in the hook's single walk gives the same splice as a walk of its own.
+        expect(includeUsageSplice(text, inspectRequestBody(text)!.layout)).toEqual(splice);
         const [at, field] = splice!;
         const out = text.slice(0, at) + field + text.slice(at);
         expect(out.slice(0, at)).toBe(text.slice(0, at));

@@ -8,11 +8,25 @@ const CONTENT = (text: string): string =>
 const USAGE = 'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}\n\n';
 const DONE = 'data: [DONE]\n\n';
 
-function run(pieces: Buffer[]): { out: Buffer; parts: Buffer[][]; removed: number } {
-  const f = new UsageEventFilter();
-  const parts = pieces.map((p) => f.push(p));
-  const tail = f.end();
-  return { out: Buffer.concat([...parts.flat(), ...tail]), parts, removed: f.removed };
+/** A filter whose sink collects into `parts`; `take()` returns what arrived since the last take. */
+function filter(): { f: UsageEventFilter; take: () => Buffer[] } {
+  let parts: Buffer[] = [];
+  const f = new UsageEventFilter((p) => parts.push(p));
+  return {
+    f,
+    take: () => {
+      const out = parts;
+      parts = [];
+      return out;
+    },
+  };
+}
+
+function run(pieces: Buffer[]): { out: Buffer; removed: number } {
+  const { f, take } = filter();
+  for (const p of pieces) f.push(p);
+  f.end();
+  return { out: Buffer.concat(take()), removed: f.removed };
 }
 
 function split(bytes: Buffer, cuts: number[]): Buffer[] {
@@ -36,31 +50,36 @@ describe('UsageEventFilter', () => {
   });
 
   test('a chunk with nothing to hold or drop is forwarded as the same object', () => {
-    const f = new UsageEventFilter();
+    const { f, take } = filter();
     const chunk = Buffer.from(CONTENT('a') + CONTENT('b'));
-    const parts = f.push(chunk);
+    f.push(chunk);
+    const parts = take();
     expect(parts).toHaveLength(1);
     expect(parts[0]).toBe(chunk);
   });
 
   test('bytes of an event that carries a choice are forwarded at once, before the event ends', () => {
-    const f = new UsageEventFilter();
+    const { f, take } = filter();
     const event = Buffer.from(CONTENT('partial'));
     const cut = event.indexOf('"delta"');
-    const first = f.push(event.subarray(0, cut));
+    f.push(event.subarray(0, cut));
+    const first = take();
     expect(Buffer.concat(first).toString()).toBe(event.subarray(0, cut).toString());
-    const second = f.push(event.subarray(cut));
+    f.push(event.subarray(cut));
+    const second = take();
     expect(Buffer.concat([...first, ...second]).toString()).toBe(event.toString());
   });
 
   test('only the current partial event is held back while it could still be usage-only', () => {
-    const f = new UsageEventFilter();
+    const { f, take } = filter();
     const usage = Buffer.from(USAGE);
     const head = Buffer.from(CONTENT('x'));
-    const parts = f.push(Buffer.concat([head, usage.subarray(0, 40)]));
-    expect(Buffer.concat(parts).toString()).toBe(head.toString());
-    expect(Buffer.concat(f.push(usage.subarray(40))).length).toBe(0);
-    expect(Buffer.concat(f.push(Buffer.from(DONE))).toString()).toBe(DONE);
+    f.push(Buffer.concat([head, usage.subarray(0, 40)]));
+    expect(Buffer.concat(take()).toString()).toBe(head.toString());
+    f.push(usage.subarray(40));
+    expect(Buffer.concat(take()).length).toBe(0);
+    f.push(Buffer.from(DONE));
+    expect(Buffer.concat(take()).toString()).toBe(DONE);
   });
 
   test('CRLF framing, comments, events with an event field, and an unterminated usage event', () => {
@@ -104,24 +123,25 @@ describe('UsageEventFilter', () => {
     );
   });
 
-  test('property: the output is the input less its usage-only events, for any event sequence and split', () => {
+  test('property: the output is the input less its usage-only events, for any event sequence, framing and split', () => {
     const event = fc.oneof(
       fc.string({ maxLength: 12 }).map((t) => ({ text: CONTENT(t), usage: false })),
       fc.constant({ text: USAGE, usage: true }),
-      fc.constant({ text: USAGE.replace(/\n/g, '\r\n'), usage: true }),
       fc.constant({ text: ': keep-alive\n\n', usage: false }),
       fc.constant({ text: 'data: {"choices": [ ], "usage": {"total_tokens": 3}}\n\n', usage: true }),
       fc.constant({ text: 'data: {"choices":[],"usage":null}\n\n', usage: false }),
       fc.constant({ text: DONE, usage: false }),
+      fc.constant({ text: '\n', usage: false }),
     );
     fc.assert(
-      fc.property(fc.array(event, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (events, cuts) => {
-        const bytes = Buffer.from(events.map((e) => e.text).join(''), 'utf8');
-        const expected = events.filter((e) => !e.usage).map((e) => e.text).join('');
+      fc.property(fc.array(event, { maxLength: 12 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 20 }), (events, crlf, cuts) => {
+        const framed = (t: string): string => (crlf ? t.replace(/\n/g, '\r\n') : t);
+        const bytes = Buffer.from(events.map((e) => framed(e.text)).join(''), 'utf8');
+        const expected = events.filter((e) => !e.usage).map((e) => framed(e.text)).join('');
         const r = run(split(bytes, cuts));
         expect(r.out.toString()).toBe(expected);
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 
