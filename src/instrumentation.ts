@@ -92,6 +92,7 @@ export class AgenticInstrumentation {
       providerName: 'vllm',
       captureContent: false,
       onStepEnd: (record) => this._stepEnded(record),
+      onRedirect: (step, init, location) => this._awaitRedirect(step, init.fingerprint, location),
       chunkMetrics: false,
       onChunks: (step, count, interval) => {
         let attributes = this._chunkAttributes.get(step);
@@ -423,11 +424,11 @@ export class AgenticInstrumentation {
       serverAddress: server?.address,
       serverPort: server?.port,
       backend: arrived.origin,
+      url: arrived.url,
+      clientTimeoutS: arrived.clientTimeoutS,
+      fingerprint: arrived.fingerprint,
     };
-    if (arrived.url !== undefined) init.url = arrived.url;
-    if (arrived.clientTimeoutS !== undefined) init.clientTimeoutS = arrived.clientTimeoutS;
-    const fingerprint = arrived.fingerprint;
-    return new AgentStep({ ...this._stepDeps, onRedirect: (step, location) => this._awaitRedirect(step, fingerprint, location) }, init);
+    return new AgentStep(this._stepDeps, init);
   }
 
   private _stepEnded(record: StepRecord): void {

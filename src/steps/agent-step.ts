@@ -43,7 +43,7 @@ export interface StepDeps {
    * waits for the client to follow it (the follow-up request continues this step, or the host
    * calls {@link AgentStep.endRedirected} when none comes).
    */
-  onRedirect?(step: AgentStep, location: URL): boolean;
+  onRedirect?(step: AgentStep, init: StepInit, location: URL): boolean;
 }
 
 /** What is known when a request arrives. */
@@ -61,9 +61,11 @@ export interface StepInit {
   /** The request's origin, for the program view. */
   backend: string | undefined;
   /** The request's URL (origin and path), against which a redirect's location resolves. */
-  url?: string;
+  url: string | undefined;
   /** The client's own timeout, whole seconds (the `openai` client's `x-stainless-timeout`). */
-  clientTimeoutS?: number;
+  clientTimeoutS: number | undefined;
+  /** Tells the request's body apart cheaply (a client following a redirect sends it again). */
+  fingerprint: string | undefined;
 }
 
 /** `error.type` of an aborted request, by client (fetch, undici.request). */
@@ -181,7 +183,7 @@ export class AgentStep {
       } catch {
         target = undefined;
       }
-      if (target !== undefined && this._deps.onRedirect(this, target)) {
+      if (target !== undefined && this._deps.onRedirect(this, this._init, target)) {
         this._hopEnd = t;
         return true;
       }
