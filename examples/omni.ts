@@ -6,7 +6,8 @@
  */
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { AgenticInstrumentation, formatSummary, formatTable } from 'agentic-otel';
+import { AgenticInstrumentation } from 'agentic-otel';
+import { formatSummary, formatTable } from 'agentic-otel/omni';
 
 diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.WARN); // invariant violations are reported here
 

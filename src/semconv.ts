@@ -138,3 +138,148 @@ export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.
 export const METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK = 'gen_ai.client.operation.time_to_first_chunk' as const;
 export const METRIC_GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK = 'gen_ai.client.operation.time_per_output_chunk' as const;
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type' as const;
+
+/**
+ * Engine metric names we read (shared/reference/engines.md): vLLM V1 names with their V0
+ * fallbacks, and SGLang's. Inputs, not emitted; kept here so that every name is in one place.
+ */
+export const ENGINE_SGLANG_CACHED_TOKENS_TOTAL = 'sglang:cached_tokens_total' as const;
+export const ENGINE_SGLANG_GENERATION_TOKENS_TOTAL = 'sglang:generation_tokens_total' as const;
+export const ENGINE_SGLANG_NUM_ABORTED_REQUESTS_TOTAL = 'sglang:num_aborted_requests_total' as const;
+export const ENGINE_SGLANG_NUM_QUEUE_REQS = 'sglang:num_queue_reqs' as const;
+export const ENGINE_SGLANG_NUM_RUNNING_REQS = 'sglang:num_running_reqs' as const;
+export const ENGINE_SGLANG_PROMPT_TOKENS_TOTAL = 'sglang:prompt_tokens_total' as const;
+export const ENGINE_SGLANG_TOKEN_USAGE = 'sglang:token_usage' as const;
+export const ENGINE_VLLM_CACHE_CONFIG_INFO = 'vllm:cache_config_info' as const;
+export const ENGINE_VLLM_GENERATION_TOKENS_TOTAL = 'vllm:generation_tokens_total' as const;
+export const ENGINE_VLLM_GPU_CACHE_USAGE_PERC = 'vllm:gpu_cache_usage_perc' as const;
+export const ENGINE_VLLM_GPU_PREFIX_CACHE_HIT_RATE = 'vllm:gpu_prefix_cache_hit_rate' as const;
+export const ENGINE_VLLM_GPU_PREFIX_CACHE_HITS_TOTAL = 'vllm:gpu_prefix_cache_hits_total' as const;
+export const ENGINE_VLLM_GPU_PREFIX_CACHE_QUERIES_TOTAL = 'vllm:gpu_prefix_cache_queries_total' as const;
+export const ENGINE_VLLM_KV_CACHE_USAGE_PERC = 'vllm:kv_cache_usage_perc' as const;
+export const ENGINE_VLLM_NUM_PREEMPTIONS_TOTAL = 'vllm:num_preemptions_total' as const;
+export const ENGINE_VLLM_NUM_REQUESTS_RUNNING = 'vllm:num_requests_running' as const;
+export const ENGINE_VLLM_NUM_REQUESTS_WAITING = 'vllm:num_requests_waiting' as const;
+export const ENGINE_VLLM_PREFIX_CACHE_HITS_TOTAL = 'vllm:prefix_cache_hits_total' as const;
+export const ENGINE_VLLM_PREFIX_CACHE_QUERIES_TOTAL = 'vllm:prefix_cache_queries_total' as const;
+export const ENGINE_VLLM_PROMPT_TOKENS_TOTAL = 'vllm:prompt_tokens_total' as const;
+export const ENGINE_VLLM_REQUEST_SUCCESS_TOTAL = 'vllm:request_success_total' as const;
+
+/** TinyLLM's label keys (closed set), and their closed value sets. */
+export const LABEL_MODEL = 'model' as const;
+export const LABEL_GRAPH = 'graph' as const;
+export const LABEL_REQUEST_TYPE = 'request_type' as const;
+export const LABEL_ERROR_TYPE = 'error_type' as const;
+export const LABEL_CACHE_TYPE = 'cache_type' as const;
+export const LABEL_PHASE = 'phase' as const;
+export const LABEL_NODE = 'node' as const;
+export const LABEL_PRIORITY = 'priority' as const;
+export const LABEL_OPERATION_TYPE = 'operation_type' as const;
+export const LABEL_VERSION = 'version' as const;
+export const LABEL_APP = 'app' as const;
+/** The value of every label we cannot name (no model in the request, no agent given). */
+export const LABEL_VALUE_UNKNOWN = 'unknown' as const;
+export const LABEL_VALUE_DEFAULT_GRAPH = 'default' as const;
+export const APP_NAME = 'agentic-otel' as const;
+/** `request_type`. */
+export const REQUEST_TYPE_CHAT = 'chat' as const;
+export const REQUEST_TYPE_COMPLETION = 'completion' as const;
+export const REQUEST_TYPE_GENERATE = 'generate' as const;
+/** `cache_type`. */
+export const CACHE_TYPE_KV_PREFIX = 'kv_prefix' as const;
+export const CACHE_TYPE_GENERAL = 'general' as const;
+/** `phase` of `<prefix>_step_phase_seconds`: ThunderAgent's four phases. */
+export const PHASE_TOOL_CALL = 'tool_call' as const;
+export const PHASE_PAUSE = 'pause' as const;
+export const PHASE_PREFILL = 'prefill' as const;
+export const PHASE_DECODE = 'decode' as const;
+export type Phase = typeof PHASE_TOOL_CALL | typeof PHASE_PAUSE | typeof PHASE_PREFILL | typeof PHASE_DECODE;
+/** `gen_ai.token.type`. */
+export const TOKEN_TYPE_INPUT = 'input' as const;
+export const TOKEN_TYPE_OUTPUT = 'output' as const;
+export type TokenType = typeof TOKEN_TYPE_INPUT | typeof TOKEN_TYPE_OUTPUT;
+/** TinyLLM's `error_type` values. */
+export const REQUEST_ERROR_TIMEOUT = 'timeout' as const;
+export const REQUEST_ERROR_CONNECTION = 'connection' as const;
+export const REQUEST_ERROR_HTTP_4XX = 'http_4xx' as const;
+export const REQUEST_ERROR_HTTP_5XX = 'http_5xx' as const;
+export const REQUEST_ERROR_ABORTED = 'aborted' as const;
+export const REQUEST_ERROR_MALFORMED_RESPONSE = 'malformed_response' as const;
+export type RequestErrorType =
+  | typeof REQUEST_ERROR_TIMEOUT | typeof REQUEST_ERROR_CONNECTION | typeof REQUEST_ERROR_HTTP_4XX
+  | typeof REQUEST_ERROR_HTTP_5XX | typeof REQUEST_ERROR_ABORTED | typeof REQUEST_ERROR_MALFORMED_RESPONSE;
+/** Circuit breaker states as TinyLLM names them. */
+export const BREAKER_STATE_CLOSED = 'closed' as const;
+export const BREAKER_STATE_HALF_OPEN = 'half-open' as const;
+export const BREAKER_STATE_OPEN = 'open' as const;
+export type BreakerStateName = typeof BREAKER_STATE_CLOSED | typeof BREAKER_STATE_HALF_OPEN | typeof BREAKER_STATE_OPEN;
+
+/** The poller's labels: a backend's identity, its kind and model, a finished reason, Dynamo's. */
+export const LABEL_BACKEND_URL = 'backend.url' as const;
+export const LABEL_BACKEND_KIND = 'backend.kind' as const;
+export const LABEL_BACKEND_NAME = 'backend.name' as const;
+export const LABEL_FINISHED_REASON = 'reason' as const;
+export const LABEL_STATUS = 'status' as const;
+export const LABEL_COMPONENT = 'component' as const;
+export const LABEL_ENDPOINT = 'endpoint' as const;
+export const PROGRAM_STATUS_REASONING = 'reasoning' as const;
+export const PROGRAM_STATUS_ACTING = 'acting' as const;
+
+/** The poller's series, after the prefix (`<prefix>_backend_up`, …). */
+export const METRIC_BACKEND_UP = 'backend_up' as const;
+export const METRIC_BACKEND_REQUESTS_RUNNING = 'backend_requests_running' as const;
+export const METRIC_BACKEND_REQUESTS_WAITING = 'backend_requests_waiting' as const;
+export const METRIC_BACKEND_KV_CACHE_USAGE = 'backend_kv_cache_usage' as const;
+export const METRIC_BACKEND_PREFIX_CACHE_HIT_RATE = 'backend_prefix_cache_hit_rate' as const;
+export const METRIC_BACKEND_PREFIX_CACHE_HIT_RATE_WINDOW = 'backend_prefix_cache_hit_rate_window' as const;
+export const METRIC_BACKEND_CAPACITY_TOKENS = 'backend_capacity_tokens' as const;
+export const METRIC_BACKEND_ENGINES = 'backend_engines' as const;
+export const METRIC_BACKEND_PROMPT_TOKENS_TOTAL = 'backend_prompt_tokens_total' as const;
+export const METRIC_BACKEND_GENERATION_TOKENS_TOTAL = 'backend_generation_tokens_total' as const;
+export const METRIC_BACKEND_PREEMPTIONS_TOTAL = 'backend_preemptions_total' as const;
+export const METRIC_BACKEND_REQUESTS_FINISHED_TOTAL = 'backend_requests_finished_total' as const;
+export const METRIC_BACKEND_ACTIVE_PROGRAMS = 'backend_active_programs' as const;
+export const METRIC_BACKEND_PROGRAM_TOKENS = 'backend_program_tokens' as const;
+export const METRIC_BACKEND_SHARED_TOKENS = 'backend_shared_tokens' as const;
+export const METRIC_BACKEND_CAPACITY_OVERFLOW_TOKENS = 'backend_capacity_overflow_tokens' as const;
+
+/** A series name under the configurable prefix: `prefixed('agentic', METRIC_REQUESTS_TOTAL)`. */
+export function prefixed(prefix: string, name: string): string {
+  return prefix + '_' + name;
+}
+
+/** The `chat {model}` span's name (GenAI conventions: operation, then the model when known). */
+export function operationSpanName(operation: string, model: string | undefined): string {
+  return model === undefined ? operation : operation + ' ' + model;
+}
+
+/** Omni span names for a stage (`omni.stage 0 thinker`) and a transfer edge (`omni.transfer 0->1`). */
+export const SPAN_OMNI_STAGE = 'omni.stage' as const;
+export const SPAN_OMNI_TRANSFER = 'omni.transfer' as const;
+export function omniStageSpanName(id: string | number, name: string | undefined): string {
+  return name === undefined ? SPAN_OMNI_STAGE + ' ' + String(id) : SPAN_OMNI_STAGE + ' ' + String(id) + ' ' + name;
+}
+export function omniTransferSpanName(edge: string): string {
+  return SPAN_OMNI_TRANSFER + ' ' + edge;
+}
+
+/** NVIDIA Dynamo's aggregate series and labels (shared/reference/dynamo-metrics-component.md). */
+export const METRIC_LLM_KV_BLOCKS_ACTIVE = 'llm_kv_blocks_active' as const;
+export const METRIC_LLM_KV_BLOCKS_TOTAL = 'llm_kv_blocks_total' as const;
+export const METRIC_LLM_REQUESTS_ACTIVE_SLOTS = 'llm_requests_active_slots' as const;
+export const METRIC_LLM_REQUESTS_TOTAL_SLOTS = 'llm_requests_total_slots' as const;
+export const METRIC_LLM_LOAD_AVG = 'llm_load_avg' as const;
+export const METRIC_LLM_LOAD_STD = 'llm_load_std' as const;
+export const METRIC_LLM_KV_HIT_RATE_PERCENT = 'llm_kv_hit_rate_percent' as const;
+export const LABEL_WORKER_ID = 'worker_id' as const;
+
+/** An omni stage's or transfer's statistic as a span attribute (`omni.stage.<field>`, `omni.transfer.<field>`). */
+export const ATTR_OMNI_STAGE_PREFIX = 'omni.stage.' as const;
+export const ATTR_OMNI_TRANSFER_PREFIX = 'omni.transfer.' as const;
+export const ATTR_OMNI_TRANSFER_TOTAL_TIME_MS = 'omni.transfer.total_time_ms' as const;
+export function omniStageAttribute(field: string): string {
+  return ATTR_OMNI_STAGE_PREFIX + field;
+}
+export function omniTransferAttribute(field: string): string {
+  return ATTR_OMNI_TRANSFER_PREFIX + field;
+}

@@ -7,7 +7,8 @@
  */
 import { createServer } from 'node:http';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import { BackendPoller, type BackendConfig } from '../engines/backend-poller.js';
+import { BackendPoller } from '../engines/backend-poller.js';
+import type { BackendConfig } from '../engines/backend-state.js';
 import { backendReadings, renderReadings } from '../engines/backend-readings.js';
 
 export interface WatchOptions {

@@ -4,7 +4,7 @@
  * the meter changes.
  */
 import type { BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
-import type { BackendState } from './backend-poller.js';
+import type { BackendState } from './backend-state.js';
 import { backendReadings, type ProgramOnBackend, type Reading } from './backend-readings.js';
 
 export class BackendGauges {

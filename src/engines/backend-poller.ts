@@ -8,25 +8,15 @@
  * good snapshot is kept for the JSON view (as ThunderAgent keeps it); the gauges report only
  * `up = 0` while a backend is down, so Prometheus shows no stale values.
  */
+import * as sc from '../semconv.js';
 import { diag } from '@opentelemetry/api';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { parsePrometheusText } from '../prometheus/parse-prometheus-text.js';
-import { mapSglang, mapSkyrl, mapVllm, type EngineKind, type EngineSnapshot } from './engine-snapshot.js';
+import { mapSglang, mapSkyrl, mapVllm, type EngineSnapshot } from './engine-snapshot.js';
+import { HISTORY_SIZE, safeUrl, type BackendConfig, type BackendState } from './backend-state.js';
 
-/** History kept per backend (ThunderAgent: 12). */
-export const HISTORY_SIZE = 12;
 const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
-
-/** One engine to poll. */
-export interface BackendConfig {
-  url: string;
-  /** Detected from the first response when absent. */
-  kind?: EngineKind;
-  name?: string;
-  /** Request slots (max concurrent sequences), for the Dynamo-style aggregate when known. */
-  slots?: number;
-}
 
 export interface PollerOptions {
   pollIntervalMs?: number;
@@ -39,49 +29,6 @@ export interface PollerOptions {
    * level (refused, reset, no answer in time), not on an answer we could not read.
    */
   onPoll?: (backend: BackendState, ok: boolean, unreachable: boolean) => void;
-}
-
-/** A snapshot with when it was taken. */
-export interface TimedSnapshot {
-  at: number;
-  snapshot: EngineSnapshot;
-}
-
-/** What we know of one backend. */
-export interface BackendState {
-  readonly config: BackendConfig;
-  /** The URL with any credentials removed: safe as a label. */
-  readonly url: string;
-  readonly name: string;
-  kind: EngineKind | undefined;
-  up: boolean;
-  /** Whether any poll has completed yet. */
-  polled: boolean;
-  last: TimedSnapshot | undefined;
-  history: TimedSnapshot[];
-  lastError: string | undefined;
-  serverInfo: unknown;
-}
-
-/** The URL without user:password, query or fragment. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')}`;
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//');
-  }
-}
-
-/** Prefix-cache hit rate over the history window, from counter deltas; undefined without traffic. */
-export function windowHitRate(history: readonly TimedSnapshot[]): number | undefined {
-  const withCounters = history.filter((h) => h.snapshot.prefixCacheQueries !== undefined && h.snapshot.prefixCacheHits !== undefined);
-  if (withCounters.length < 2) return undefined;
-  const a = (withCounters[0] as TimedSnapshot).snapshot;
-  const b = (withCounters[withCounters.length - 1] as TimedSnapshot).snapshot;
-  const dq = (b.prefixCacheQueries as number) - (a.prefixCacheQueries as number);
-  const dh = (b.prefixCacheHits as number) - (a.prefixCacheHits as number);
-  return dq > 0 && dh >= 0 ? dh / dq : undefined;
 }
 
 export class BackendPoller {
@@ -163,7 +110,7 @@ export class BackendPoller {
       return snapshot;
     }
     const parsed = parsePrometheusText(body);
-    const kind = b.kind ?? (parsed.families.has('vllm:num_requests_running') ? 'vllm' : parsed.families.has('sglang:num_running_reqs') ? 'sglang' : undefined);
+    const kind = b.kind ?? (parsed.families.has(sc.ENGINE_VLLM_NUM_REQUESTS_RUNNING) ? 'vllm' : parsed.families.has(sc.ENGINE_SGLANG_NUM_RUNNING_REQS) ? 'sglang' : undefined);
     if (kind === undefined) throw new Error('no vLLM or SGLang series in the response');
     let snapshot: EngineSnapshot;
     if (kind === 'sglang') {

@@ -4,7 +4,8 @@
  * `GET /metrics` JSON, and as NVIDIA Dynamo's aggregate over workers
  * (shared/reference/dynamo-metrics-component.md). Pure: state in, readings out.
  */
-import { windowHitRate, type BackendState } from './backend-poller.js';
+import * as sc from '../semconv.js';
+import { windowHitRate, type BackendState } from './backend-state.js';
 
 /** One sample of a reading. */
 export interface ReadingSample {
@@ -90,36 +91,36 @@ export interface DynamoLabels {
 /** Every reading: per-backend gauges and counters, program accounting, the Dynamo aggregate. */
 export function backendReadings(prefix: string, backends: readonly BackendState[], programs: readonly ProgramOnBackend[] | undefined, dynamo: DynamoLabels = { component: 'backend', endpoint: 'generate' }): Reading[] {
   const r = (name: string, type: Reading['type'], help: string): Reading => ({ name, type, help, samples: [] });
-  const up = r(`${prefix}_backend_up`, 'gauge', 'Whether the last poll of the backend succeeded');
-  const running = r(`${prefix}_backend_requests_running`, 'gauge', 'Requests in the running batch, all engines');
-  const waiting = r(`${prefix}_backend_requests_waiting`, 'gauge', 'Requests queued, all engines');
-  const kv = r(`${prefix}_backend_kv_cache_usage`, 'gauge', 'KV cache usage, 0..1, capacity-weighted over engines');
-  const hit = r(`${prefix}_backend_prefix_cache_hit_rate`, 'gauge', 'Prefix-cache hit rate since the engine started (tokens)');
-  const hitWindow = r(`${prefix}_backend_prefix_cache_hit_rate_window`, 'gauge', 'Prefix-cache hit rate over the last 12 polls (tokens)');
-  const capacity = r(`${prefix}_backend_capacity_tokens`, 'gauge', 'KV cache capacity in tokens');
-  const engines = r(`${prefix}_backend_engines`, 'gauge', 'Engines behind the backend');
-  const prompt = r(`${prefix}_backend_prompt_tokens_total`, 'counter', 'Prompt tokens the engine processed');
-  const generation = r(`${prefix}_backend_generation_tokens_total`, 'counter', 'Tokens the engine generated');
-  const preemptions = r(`${prefix}_backend_preemptions_total`, 'counter', 'Preemptions');
-  const finished = r(`${prefix}_backend_requests_finished_total`, 'counter', 'Requests finished, by reason');
+  const up = r(sc.prefixed(prefix, sc.METRIC_BACKEND_UP), 'gauge', 'Whether the last poll of the backend succeeded');
+  const running = r(sc.prefixed(prefix, sc.METRIC_BACKEND_REQUESTS_RUNNING), 'gauge', 'Requests in the running batch, all engines');
+  const waiting = r(sc.prefixed(prefix, sc.METRIC_BACKEND_REQUESTS_WAITING), 'gauge', 'Requests queued, all engines');
+  const kv = r(sc.prefixed(prefix, sc.METRIC_BACKEND_KV_CACHE_USAGE), 'gauge', 'KV cache usage, 0..1, capacity-weighted over engines');
+  const hit = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PREFIX_CACHE_HIT_RATE), 'gauge', 'Prefix-cache hit rate since the engine started (tokens)');
+  const hitWindow = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PREFIX_CACHE_HIT_RATE_WINDOW), 'gauge', 'Prefix-cache hit rate over the last 12 polls (tokens)');
+  const capacity = r(sc.prefixed(prefix, sc.METRIC_BACKEND_CAPACITY_TOKENS), 'gauge', 'KV cache capacity in tokens');
+  const engines = r(sc.prefixed(prefix, sc.METRIC_BACKEND_ENGINES), 'gauge', 'Engines behind the backend');
+  const prompt = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PROMPT_TOKENS_TOTAL), 'counter', 'Prompt tokens the engine processed');
+  const generation = r(sc.prefixed(prefix, sc.METRIC_BACKEND_GENERATION_TOKENS_TOTAL), 'counter', 'Tokens the engine generated');
+  const preemptions = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PREEMPTIONS_TOTAL), 'counter', 'Preemptions');
+  const finished = r(sc.prefixed(prefix, sc.METRIC_BACKEND_REQUESTS_FINISHED_TOTAL), 'counter', 'Requests finished, by reason');
   const out = [up, running, waiting, kv, hit, hitWindow, capacity, engines, prompt, generation, preemptions, finished];
-  const activePrograms = r(`${prefix}_backend_active_programs`, 'gauge', 'Agent programs whose last request went to the backend');
-  const programTokens = r(`${prefix}_backend_program_tokens`, 'gauge', 'Context tokens of those programs, by status');
-  const shared = r(`${prefix}_backend_shared_tokens`, 'gauge', 'Reasoning programs\' tokens beyond what the KV cache holds');
-  const overflow = r(`${prefix}_backend_capacity_overflow_tokens`, 'gauge', 'Active programs\' tokens beyond the KV capacity');
+  const activePrograms = r(sc.prefixed(prefix, sc.METRIC_BACKEND_ACTIVE_PROGRAMS), 'gauge', 'Agent programs whose last request went to the backend');
+  const programTokens = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PROGRAM_TOKENS), 'gauge', 'Context tokens of those programs, by status');
+  const shared = r(sc.prefixed(prefix, sc.METRIC_BACKEND_SHARED_TOKENS), 'gauge', 'Reasoning programs\' tokens beyond what the KV cache holds');
+  const overflow = r(sc.prefixed(prefix, sc.METRIC_BACKEND_CAPACITY_OVERFLOW_TOKENS), 'gauge', 'Active programs\' tokens beyond the KV capacity');
   if (programs !== undefined) out.push(activePrograms, programTokens, shared, overflow);
 
   const add = (reading: Reading, labels: Record<string, string>, value: number | undefined) => {
     if (value !== undefined && Number.isFinite(value)) reading.samples.push({ labels, value });
   };
   for (const b of backends) {
-    const labels: Record<string, string> = { 'backend.url': b.url, 'backend.kind': b.kind ?? 'unknown', model: b.last?.snapshot.model ?? 'unknown' };
+    const labels: Record<string, string> = { [sc.LABEL_BACKEND_URL]: b.url, [sc.LABEL_BACKEND_KIND]: b.kind ?? sc.LABEL_VALUE_UNKNOWN, [sc.LABEL_MODEL]: b.last?.snapshot.model ?? sc.LABEL_VALUE_UNKNOWN };
     add(up, labels, b.up ? 1 : 0);
     if (programs !== undefined) {
       const a = programAccounting(b, programs);
       add(activePrograms, labels, a.active_program_count);
-      add(programTokens, { ...labels, status: 'reasoning' }, a.reasoning_program_tokens);
-      add(programTokens, { ...labels, status: 'acting' }, a.acting_program_tokens);
+      add(programTokens, { ...labels, [sc.LABEL_STATUS]: sc.PROGRAM_STATUS_REASONING }, a.reasoning_program_tokens);
+      add(programTokens, { ...labels, [sc.LABEL_STATUS]: sc.PROGRAM_STATUS_ACTING }, a.acting_program_tokens);
       if (b.up) {
         add(shared, labels, a.shared_tokens);
         add(overflow, labels, a.capacity_overflow);
@@ -137,7 +138,7 @@ export function backendReadings(prefix: string, backends: readonly BackendState[
     add(prompt, labels, s.promptTokens);
     add(generation, labels, s.generationTokens);
     add(preemptions, labels, s.preemptions);
-    for (const [reason, n] of Object.entries(s.finishedByReason)) add(finished, { ...labels, reason }, n);
+    for (const [reason, n] of Object.entries(s.finishedByReason)) add(finished, { ...labels, [sc.LABEL_FINISHED_REASON]: reason }, n);
   }
   out.push(...dynamoReadings(backends, dynamo));
   return out.filter((x) => x.samples.length > 0 || x.name === up.name);
@@ -150,20 +151,20 @@ export function backendReadings(prefix: string, backends: readonly BackendState[
  */
 export function dynamoReadings(backends: readonly BackendState[], labels: DynamoLabels): Reading[] {
   const r = (name: string, help: string): Reading => ({ name, type: 'gauge', help, samples: [] });
-  const active = r('llm_kv_blocks_active', 'Active KV cache blocks');
-  const total = r('llm_kv_blocks_total', 'Total KV cache blocks');
-  const slotsActive = r('llm_requests_active_slots', 'Active request slots');
-  const slotsTotal = r('llm_requests_total_slots', 'Total request slots');
-  const loadAvg = r('llm_load_avg', 'Average load across workers');
-  const loadStd = r('llm_load_std', 'Standard deviation of load across workers');
-  const hitRate = r('llm_kv_hit_rate_percent', 'KV cache hit rate across workers, percent, over the history window');
+  const active = r(sc.METRIC_LLM_KV_BLOCKS_ACTIVE, 'Active KV cache blocks');
+  const total = r(sc.METRIC_LLM_KV_BLOCKS_TOTAL, 'Total KV cache blocks');
+  const slotsActive = r(sc.METRIC_LLM_REQUESTS_ACTIVE_SLOTS, 'Active request slots');
+  const slotsTotal = r(sc.METRIC_LLM_REQUESTS_TOTAL_SLOTS, 'Total request slots');
+  const loadAvg = r(sc.METRIC_LLM_LOAD_AVG, 'Average load across workers');
+  const loadStd = r(sc.METRIC_LLM_LOAD_STD, 'Standard deviation of load across workers');
+  const hitRate = r(sc.METRIC_LLM_KV_HIT_RATE_PERCENT, 'KV cache hit rate across workers, percent, over the history window');
   const loads: number[] = [];
   let dHits = 0;
   let dQueries = 0;
   for (const b of backends) {
     const s = b.up ? b.last?.snapshot : undefined;
     if (s === undefined) continue;
-    const worker = { ...labels, worker_id: b.name };
+    const worker = { [sc.LABEL_COMPONENT]: labels.component, [sc.LABEL_ENDPOINT]: labels.endpoint, [sc.LABEL_WORKER_ID]: b.name };
     const blocks = s.cache.numGpuBlocks ?? (s.cache.capacityTokens !== undefined && s.cache.blockSize !== undefined ? s.cache.capacityTokens / s.cache.blockSize : undefined);
     if (blocks !== undefined && s.kvCacheUsage !== undefined) {
       active.samples.push({ labels: worker, value: Math.round(s.kvCacheUsage * blocks) });
@@ -180,10 +181,10 @@ export function dynamoReadings(backends: readonly BackendState[], labels: Dynamo
   }
   if (loads.length > 0) {
     const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
-    loadAvg.samples.push({ labels: { ...labels }, value: mean });
-    loadStd.samples.push({ labels: { ...labels }, value: Math.sqrt(loads.reduce((a, b) => a + (b - mean) ** 2, 0) / loads.length) });
+    loadAvg.samples.push({ labels: { [sc.LABEL_COMPONENT]: labels.component, [sc.LABEL_ENDPOINT]: labels.endpoint }, value: mean });
+    loadStd.samples.push({ labels: { [sc.LABEL_COMPONENT]: labels.component, [sc.LABEL_ENDPOINT]: labels.endpoint }, value: Math.sqrt(loads.reduce((a, b) => a + (b - mean) ** 2, 0) / loads.length) });
   }
-  if (dQueries > 0) hitRate.samples.push({ labels: { ...labels }, value: (100 * dHits) / dQueries });
+  if (dQueries > 0) hitRate.samples.push({ labels: { [sc.LABEL_COMPONENT]: labels.component, [sc.LABEL_ENDPOINT]: labels.endpoint }, value: (100 * dHits) / dQueries });
   return [active, total, slotsActive, slotsTotal, loadAvg, loadStd, hitRate];
 }
 

@@ -3,6 +3,7 @@
  * (shared/reference/engines.md). Pure. Two of ThunderAgent's bugs are not copied: numbers are
  * parsed properly (exponents), and every series is aggregated, not only engine 0's.
  */
+import * as sc from '../semconv.js';
 import { samplesNamed, type PromParseResult, type PromSample } from '../prometheus/parse-prometheus-text.js';
 
 export type EngineKind = 'vllm' | 'sglang' | 'skyrl';
@@ -51,16 +52,16 @@ const positiveInt = (v: string | undefined): number | undefined => {
 
 /** vLLM, V1 names first, V0 names as fallback; every `engine` series aggregated. */
 export function mapVllm(p: PromParseResult): EngineSnapshot {
-  const running = samplesNamed(p, 'vllm:num_requests_running');
-  const waiting = samplesNamed(p, 'vllm:num_requests_waiting');
-  const usage = first(samplesNamed(p, 'vllm:kv_cache_usage_perc'), samplesNamed(p, 'vllm:gpu_cache_usage_perc'));
-  const queries = first(samplesNamed(p, 'vllm:prefix_cache_queries_total'), samplesNamed(p, 'vllm:gpu_prefix_cache_queries_total'));
-  const hits = first(samplesNamed(p, 'vllm:prefix_cache_hits_total'), samplesNamed(p, 'vllm:gpu_prefix_cache_hits_total'));
+  const running = samplesNamed(p, sc.ENGINE_VLLM_NUM_REQUESTS_RUNNING);
+  const waiting = samplesNamed(p, sc.ENGINE_VLLM_NUM_REQUESTS_WAITING);
+  const usage = first(samplesNamed(p, sc.ENGINE_VLLM_KV_CACHE_USAGE_PERC), samplesNamed(p, sc.ENGINE_VLLM_GPU_CACHE_USAGE_PERC));
+  const queries = first(samplesNamed(p, sc.ENGINE_VLLM_PREFIX_CACHE_QUERIES_TOTAL), samplesNamed(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_QUERIES_TOTAL));
+  const hits = first(samplesNamed(p, sc.ENGINE_VLLM_PREFIX_CACHE_HITS_TOTAL), samplesNamed(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_HITS_TOTAL));
   // Per-engine capacity from cache_config_info, for the weights and the total.
   const capacityByEngine = new Map<string, number>();
   let blockSize: number | undefined;
   let numGpuBlocks: number | undefined;
-  for (const s of samplesNamed(p, 'vllm:cache_config_info')) {
+  for (const s of samplesNamed(p, sc.ENGINE_VLLM_CACHE_CONFIG_INFO)) {
     const bs = positiveInt(s.labels['block_size']);
     const nb = positiveInt(s.labels['num_gpu_blocks']);
     blockSize ??= bs;
@@ -92,16 +93,16 @@ export function mapVllm(p: PromParseResult): EngineSnapshot {
   if (hh !== undefined) snapshot.prefixCacheHits = hh;
   if (q !== undefined && hh !== undefined && q > 0) snapshot.prefixCacheHitRate = hh / q;
   else {
-    const v0 = samplesNamed(p, 'vllm:gpu_prefix_cache_hit_rate').find((s) => s.value >= 0);
+    const v0 = samplesNamed(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_HIT_RATE).find((s) => s.value >= 0);
     if (v0 !== undefined) snapshot.prefixCacheHitRate = v0.value; // V0's gauge; -1 means unknown
   }
-  const prompt = sum(samplesNamed(p, 'vllm:prompt_tokens_total'));
+  const prompt = sum(samplesNamed(p, sc.ENGINE_VLLM_PROMPT_TOKENS_TOTAL));
   if (prompt !== undefined) snapshot.promptTokens = prompt;
-  const gen = sum(samplesNamed(p, 'vllm:generation_tokens_total'));
+  const gen = sum(samplesNamed(p, sc.ENGINE_VLLM_GENERATION_TOKENS_TOTAL));
   if (gen !== undefined) snapshot.generationTokens = gen;
-  const pre = sum(samplesNamed(p, 'vllm:num_preemptions_total'));
+  const pre = sum(samplesNamed(p, sc.ENGINE_VLLM_NUM_PREEMPTIONS_TOTAL));
   if (pre !== undefined) snapshot.preemptions = pre;
-  for (const s of samplesNamed(p, 'vllm:request_success_total')) {
+  for (const s of samplesNamed(p, sc.ENGINE_VLLM_REQUEST_SUCCESS_TOTAL)) {
     const reason = s.labels['finished_reason'] ?? 'unknown';
     snapshot.finishedByReason[reason] = (snapshot.finishedByReason[reason] ?? 0) + s.value;
   }
@@ -117,27 +118,27 @@ export function mapVllm(p: PromParseResult): EngineSnapshot {
  * `GET /get_server_info` when given.
  */
 export function mapSglang(p: PromParseResult, serverInfo?: unknown): EngineSnapshot {
-  const running = samplesNamed(p, 'sglang:num_running_reqs');
+  const running = samplesNamed(p, sc.ENGINE_SGLANG_NUM_RUNNING_REQS);
   const snapshot: EngineSnapshot = { kind: 'sglang', engines: Math.max(1, running.length), finishedByReason: {}, cache: {} };
   const model = running[0]?.labels['model_name'];
   if (model !== undefined) snapshot.model = model;
   const r = sum(running);
   if (r !== undefined) snapshot.running = r;
-  const w = sum(samplesNamed(p, 'sglang:num_queue_reqs'));
+  const w = sum(samplesNamed(p, sc.ENGINE_SGLANG_NUM_QUEUE_REQS));
   if (w !== undefined) snapshot.waiting = w;
-  const usage = samplesNamed(p, 'sglang:token_usage').filter((s) => Number.isFinite(s.value));
+  const usage = samplesNamed(p, sc.ENGINE_SGLANG_TOKEN_USAGE).filter((s) => Number.isFinite(s.value));
   if (usage.length > 0) snapshot.kvCacheUsage = usage.reduce((s, x) => s + x.value, 0) / usage.length;
-  const prompt = sum(samplesNamed(p, 'sglang:prompt_tokens_total'));
+  const prompt = sum(samplesNamed(p, sc.ENGINE_SGLANG_PROMPT_TOKENS_TOTAL));
   if (prompt !== undefined) snapshot.promptTokens = prompt;
-  const gen = sum(samplesNamed(p, 'sglang:generation_tokens_total'));
+  const gen = sum(samplesNamed(p, sc.ENGINE_SGLANG_GENERATION_TOKENS_TOTAL));
   if (gen !== undefined) snapshot.generationTokens = gen;
-  const cached = sum(samplesNamed(p, 'sglang:cached_tokens_total'));
+  const cached = sum(samplesNamed(p, sc.ENGINE_SGLANG_CACHED_TOKENS_TOTAL));
   if (cached !== undefined && prompt !== undefined) {
     snapshot.prefixCacheHits = cached;
     snapshot.prefixCacheQueries = prompt;
     if (prompt > 0) snapshot.prefixCacheHitRate = cached / prompt;
   }
-  const aborted = sum(samplesNamed(p, 'sglang:num_aborted_requests_total'));
+  const aborted = sum(samplesNamed(p, sc.ENGINE_SGLANG_NUM_ABORTED_REQUESTS_TOTAL));
   if (aborted !== undefined) snapshot.finishedByReason['abort'] = aborted;
   const capacity = sglangCapacity(serverInfo);
   if (capacity !== undefined) snapshot.cache.capacityTokens = capacity;

@@ -1,12 +1,9 @@
 /**
- * The request hook: an undici interceptor. Installed on the process-wide dispatcher it sees
- * every request of Node's global `fetch` (so the official `openai` client) and of the `undici`
- * package, in CommonJS and ESM alike; a user with their own dispatcher composes it onto that.
- *
- * For each POST to a completion path it reads the body (program id, model, stream), asks for
- * usage when streaming without it, begins an agent step, injects the trace context, and
- * dispatches with a handler that observes the response. Anything that goes wrong on our side is
- * reported through `diag` and the request goes out exactly as the application made it.
+ * The request hook: an undici interceptor on the process-wide dispatcher (every request of
+ * Node's `fetch`, so the `openai` client, and of the `undici` package), or composed onto the
+ * application's own. For each POST to a completion path it reads the body, asks for usage when
+ * streaming without it, begins an agent step, injects the trace context, and dispatches with a
+ * handler that observes the response. Our failures go to `diag`; the request goes out as made.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { context, diag, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
@@ -18,7 +15,8 @@ import { now } from '../util/clock.js';
 import { getHeader, setHeader, toFlatHeaders, type DispatchHeaders, type FlatHeaders } from './headers.js';
 import { failHandler, observingHandler, type UsageInjected } from './observing-handler.js';
 import { EarlyConnection } from './early-connection.js';
-import { HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
+import { DEFAULT_PROGRAM_ID, HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
+import type { AdmissionRequest } from '../feature.js';
 
 /** Marks options we already observed, so two composed copies of the hook observe once. */
 const OBSERVED = Symbol.for('agentic-otel.observed');
@@ -39,8 +37,11 @@ export interface InterceptorHost {
   captureContent(): boolean;
   /** Begins the step of a request that arrived at `arrive` (or continues the step it follows a redirect of). */
   beginStep(request: ArrivedRequest): AgentStep;
-  /** An error to fail the request with instead of sending it (an open circuit breaker), or undefined. */
-  admit(origin: string | undefined): Error | undefined;
+  /**
+   * Whether the request may go: undefined, an error to fail it with instead of sending it (an
+   * open circuit breaker), or a promise that holds it until it settles.
+   */
+  admit(request: AdmissionRequest): Error | undefined | Promise<void>;
 }
 
 /** A completion request as it reaches the hook. */
@@ -129,10 +130,7 @@ function observe(
   scope: ProgramScope | undefined,
 ): boolean {
   const { host } = hooks;
-  let outOpts: Options = opts;
-  let outHandler: Handler = handler;
-  let observing: ReturnType<typeof observingHandler> | undefined;
-  let dispatchContext = parentContext;
+  let prepared = false;
   try {
     const headers = toFlatHeaders(opts.headers as DispatchHeaders);
     const origin = opts.origin === undefined ? undefined : String(opts.origin);
@@ -156,8 +154,9 @@ function observe(
         };
       }
     }
+    const programId = scope?.programId ?? nonEmpty(getHeader(headers, HEADER_PROGRAM_ID)) ?? request?.programId ?? DEFAULT_PROGRAM_ID;
     const step = host.beginStep({
-      programId: scope?.programId ?? nonEmpty(getHeader(headers, HEADER_PROGRAM_ID)) ?? request?.programId ?? 'default',
+      programId,
       agentName: scope?.agent,
       arrive,
       parentContext,
@@ -168,35 +167,79 @@ function observe(
       clientTimeoutS: secondsOf(getHeader(headers, HEADER_STAINLESS_TIMEOUT)),
       fingerprint: text === undefined ? undefined : `${text.length}:${text.slice(0, 48)}${text.slice(-48)}`,
     });
-    // Nothing holds the request between its arrival and its dispatch (our preparation is
-    // synchronous), so it is dispatched the instant it arrived: pause is 0. A pause is time a
-    // request waits on something before dispatch, which AgentStep records when start > arrive.
-    const chatContext = step.dispatch(arrive);
-    if (request !== undefined) request.json = undefined; // the messages were read; only the fields are kept
-    // A request that carries trace context of the application's own keeps it.
-    if (getHeader(headers, 'traceparent') === undefined && host.propagateTraceContext(origin)) injectTraceContext(chatContext, headers);
-    else step.traceContextNotInjected();
-    outOpts = { ...opts, headers, body: outBody, [OBSERVED]: true };
-    outHandler = observing = observingHandler(handler, step, injected);
-    dispatchContext = chatContext;
-    const rejection = host.admit(origin);
-    if (rejection !== undefined) {
-      observing.fail(rejection);
-      failHandler(handler, rejection);
+    const observing = observingHandler(handler, step, injected);
+    const outOpts: Options = { ...opts, headers, body: outBody, [OBSERVED]: true };
+    /** Dispatches at `t`: the chat span starts, the trace context goes with the request. */
+    const send = (t: number): boolean => {
+      const chatContext = step.dispatch(t);
+      if (request !== undefined) request.json = undefined; // the messages were read; only the fields are kept
+      // A request that carries trace context of the application's own keeps it.
+      if (getHeader(headers, 'traceparent') === undefined && host.propagateTraceContext(origin)) injectTraceContext(chatContext, headers);
+      else step.traceContextNotInjected();
+      prepared = true; // from here on, what throws is undici's answer to the application's options
+      try {
+        return context.with(chatContext, () => dispatch(outOpts, observing));
+      } catch (err) {
+        // undici rejected the request outright (bad options): end our step, then behave as without us.
+        observing.fail(err);
+        throw err;
+      }
+    };
+    const admission = host.admit({ programId, origin, backend: backendOf(origin) });
+    if (admission instanceof Promise) return hold(admission, send, observing, handler);
+    if (admission !== undefined) {
+      step.dispatch(arrive);
+      observing.fail(admission);
+      failHandler(handler, admission);
       return true;
     }
+    // Nothing held the request: it is dispatched the instant it arrived, and pause is 0.
+    return send(arrive);
   } catch (err) {
+    if (prepared) throw err;
     diag.error('agentic-otel: could not observe a completion request; it is sent unobserved', err);
-    outOpts = opts;
-    outHandler = handler;
-    observing = undefined;
+    return context.with(parentContext, () => dispatch(opts, handler));
   }
+}
+
+/**
+ * A feature holds the request (an admission gate): the application's handler is connected at
+ * once, so an abort while held reaches it as it would; the request is dispatched when the hold
+ * ends, and the time held is the step's pause. A hold that fails fails the request with its error.
+ */
+function hold(admission: Promise<void>, send: (t: number) => boolean, observing: ReturnType<typeof observingHandler>, handler: Handler): boolean {
+  const early = new EarlyConnection();
+  early.connect(handler);
+  admission.then(
+    () => {
+      if (early.reason !== undefined) {
+        observing.fail(early.reason);
+        failHandler(handler, early.reason);
+        return;
+      }
+      try {
+        send(now());
+      } catch (err) {
+        failHandler(handler, err as Error);
+      }
+    },
+    (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      observing.fail(error);
+      failHandler(handler, error);
+    },
+  );
+  return true;
+}
+
+/** `host:port` of an origin. */
+function backendOf(origin: string | undefined): string | undefined {
+  if (origin === undefined) return undefined;
   try {
-    return context.with(dispatchContext, () => dispatch(outOpts, outHandler));
-  } catch (err) {
-    // undici rejected the request outright (bad options): end our step, then behave as without us.
-    observing?.fail(err);
-    throw err;
+    const url = new URL(origin);
+    return `${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return undefined;
   }
 }
 

@@ -145,9 +145,9 @@ export class OmniRecorder {
         const a: Attributes = { [sc.ATTR_OMNI_STAGE_ID]: id };
         if (s.name !== undefined) a[sc.ATTR_OMNI_STAGE_NAME] = s.name;
         for (const k of ['batch_id', 'batch_size', 'num_tokens_in', 'num_tokens_out', 'preprocess_time_ms', 'postprocess_time_ms', 'stage_gen_time_ms'] as const) {
-          if (s[k] !== undefined) a[`omni.stage.${k}`] = s[k];
+          if (s[k] !== undefined) a[sc.omniStageAttribute(k)] = s[k];
         }
-        tracer.startSpan(s.name !== undefined ? `omni.stage ${id} ${s.name}` : `omni.stage ${id}`, { kind: SpanKind.INTERNAL, startTime: sStart, attributes: a }, ctx).end(sEnd);
+        tracer.startSpan(sc.omniStageSpanName(id, s.name), { kind: SpanKind.INTERNAL, startTime: sStart, attributes: a }, ctx).end(sEnd);
         this._instruments.stageDuration.record((sEnd - sStart) / 1000, { [sc.ATTR_OMNI_STAGE]: String(id) });
         cursor = sEnd;
         const next = ids[i + 1];
@@ -171,11 +171,11 @@ export class OmniRecorder {
 
   private _transferSpan(tracer: Tracer, ctx: Context, edge: string, t: OmniTransferStats, start: number): number {
     const total = transferTotalMs(t);
-    const a: Attributes = { [sc.ATTR_OMNI_EDGE]: edge, 'omni.transfer.total_time_ms': total };
+    const a: Attributes = { [sc.ATTR_OMNI_EDGE]: edge, [sc.ATTR_OMNI_TRANSFER_TOTAL_TIME_MS]: total };
     for (const k of ['size_bytes', 'tx_time_ms', 'rx_decode_time_ms', 'in_flight_time_ms', 'used_shm'] as const) {
-      if (t[k] !== undefined) a[`omni.transfer.${k}`] = t[k];
+      if (t[k] !== undefined) a[sc.omniTransferAttribute(k)] = t[k];
     }
-    tracer.startSpan(`omni.transfer ${edge}`, { kind: SpanKind.INTERNAL, startTime: start, attributes: a }, ctx).end(start + total);
+    tracer.startSpan(sc.omniTransferSpanName(edge), { kind: SpanKind.INTERNAL, startTime: start, attributes: a }, ctx).end(start + total);
     this._instruments.transferDuration.record(total / 1000, { [sc.ATTR_OMNI_EDGE]: edge });
     if (t.size_bytes !== undefined) this._instruments.transferSize.record(t.size_bytes, { [sc.ATTR_OMNI_EDGE]: edge });
     return start + total;

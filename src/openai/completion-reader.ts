@@ -10,10 +10,8 @@
  * one carrying a choice (the last token) and its arrival time; its events give usage and finish
  * reasons. Engines put usage there in every form we know (a final `choices: []` chunk, every
  * chunk, the finish chunk, split over the last two: shared/reference/engines.md). With content
- * capture on, every event is decoded and parsed instead.
- *
- * Key scans are sound on JSON text because a quote inside a string value is always escaped,
- * so `"usage":` cannot match inside content.
+ * capture on, every event is decoded and parsed instead. Key scans are sound on JSON text: a
+ * quote inside a string value is always escaped, so `"usage":` cannot match inside content.
  */
 import { Buffer } from 'node:buffer';
 import { SseParser, type SseEventReceiver } from '../sse/sse-parser.js';
@@ -21,11 +19,7 @@ import { mergeUsage, type Usage } from './usage.js';
 
 /** Events kept for reading the last token, usage and finish reasons when the stream ends. */
 export const TAIL_EVENTS = 8;
-/**
- * A kept event is a view into the network read's memory, which undici allocates per socket read
- * (~50 KB). Once a later read arrives, views into an earlier backing store larger than this are
- * copied out, so a request in flight retains at most its current read, not the ones before.
- */
+/** Kept events view the read's memory (~50 KB a socket read): views into an earlier, larger read are copied out. */
 const DETACH_BACKING_ABOVE_BYTES = 16 * 1024;
 
 /** One tool call the model made, assembled from its deltas. */

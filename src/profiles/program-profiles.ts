@@ -1,9 +1,9 @@
 /**
  * Per-program profiles in ThunderAgent's JSON shape (`/profiles`, `/programs`), plus what it
- * lacks: p50 / p95 of every phase and bounded memory. Each program's aggregate lives on its
- * entry in the program registry ({@link ProgramTracker}), so it leaves memory with the program
- * (idle programs leave; their rows stay in the CSV). Pure: it is fed finished steps and asked
- * for views.
+ * lacks: p50 / p95 of every phase and bounded memory. Each program's aggregate is keyed by its
+ * entry in the program registry ({@link ProgramTracker}) in a WeakMap, so it leaves memory with
+ * the program, by the registry's one eviction rule (idle programs leave; their rows stay in the
+ * CSV). Pure: it is fed finished steps and asked for views.
  */
 import type { ProgramState, ProgramTracker } from '../program/program-tracker.js';
 import type { StepRecord } from '../types.js';
@@ -76,19 +76,22 @@ export interface ProfileEntry {
 }
 
 export class ProgramProfiles {
+  private readonly _entries = new WeakMap<Readonly<ProgramState>, ProfileEntry>();
+
   constructor(private readonly _programs: ProgramTracker) {}
 
   /** Takes one finished step of the program whose registry entry is `program`. */
   add(program: ProgramState, record: StepRecord): void {
-    let e = program.profile;
+    let e = this._entries.get(program);
     if (e === undefined) {
-      e = program.profile = {
+      e = {
         sums: { n: 0, prefill: 0, decode: 0, pause: 0, toolCall: 0, toolCallN: 0, kv: 0, kvN: 0, prompt: 0, promptN: 0, completion: 0, completionN: 0, cached: 0, cachedN: 0 },
         samples: { prefill: [], decode: [], pause: [], toolCall: [] },
         backend: undefined,
         totalTokens: undefined,
         lastStepAt: 0,
       };
+      this._entries.set(program, e);
     }
     const s = e.sums;
     const p = record.phases;
@@ -129,7 +132,8 @@ export class ProgramProfiles {
 
   /** One program's profile, if it is live and has finished a step. */
   get(programId: string): ProgramProfile | undefined {
-    const e = this._programs.get(programId)?.profile;
+    const program = this._programs.get(programId);
+    const e = program === undefined ? undefined : this._entries.get(program);
     return e === undefined ? undefined : profileOf(e);
   }
 
@@ -137,7 +141,8 @@ export class ProgramProfiles {
   all(): Record<string, ProgramProfile> {
     const out = byProgram<ProgramProfile>();
     for (const program of this._programs.states()) {
-      if (program.profile !== undefined) out[program.id] = profileOf(program.profile);
+      const e = this._entries.get(program);
+      if (e !== undefined) out[program.id] = profileOf(e);
     }
     return out;
   }
@@ -146,7 +151,7 @@ export class ProgramProfiles {
   programs(): Record<string, ProgramView> {
     const out = byProgram<ProgramView>();
     for (const program of this._programs.states()) {
-      const e = program.profile;
+      const e = this._entries.get(program);
       if (e === undefined) continue;
       out[program.id] = {
         backend: e.backend ?? null,

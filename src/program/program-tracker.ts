@@ -1,12 +1,10 @@
 /**
  * The one registry of live programs: step counters, the end of each program's previous step
- * (from which the tool_call phase is measured), requests in flight, and the program's profile
- * aggregate, which the profiles feature keeps here rather than in a map of its own. One map, one
- * eviction rule: a program with nothing in flight, idle for longer than the timeout, leaves
- * memory with everything known about it (its rows stay in step_profiles.csv).
+ * (from which the tool_call phase is measured) and requests in flight. One map, one eviction
+ * rule: a program with nothing in flight, idle for longer than the timeout, leaves memory.
+ * Features that keep per-program state key it by the program's entry here (a WeakMap), so it
+ * leaves with the program (its rows stay in step_profiles.csv). Nothing here imports them.
  */
-import type { ProfileEntry } from '../profiles/program-profiles.js';
-
 
 /** What we remember of one program. */
 export interface ProgramState {
@@ -19,8 +17,6 @@ export interface ProgramState {
   inFlight: number;
   /** Epoch ms of the last begin or end. */
   lastActivity: number;
-  /** The profile aggregate, from the program's first finished step on (see ProgramProfiles). */
-  profile: ProfileEntry | undefined;
 }
 
 /** What a new step learns from its program. */
@@ -43,7 +39,7 @@ export class ProgramTracker {
     this._maybeSweep(arrive);
     let state = this._programs.get(programId);
     if (state === undefined) {
-      state = { id: programId, stepCount: 0, lastEnd: undefined, inFlight: 0, lastActivity: arrive, profile: undefined };
+      state = { id: programId, stepCount: 0, lastEnd: undefined, inFlight: 0, lastActivity: arrive };
       this._programs.set(programId, state);
     }
     state.stepCount++;
@@ -60,7 +56,7 @@ export class ProgramTracker {
   endStep(programId: string, end: number): ProgramState {
     let state = this._programs.get(programId);
     if (state === undefined) {
-      state = { id: programId, stepCount: 0, lastEnd: undefined, inFlight: 0, lastActivity: end, profile: undefined };
+      state = { id: programId, stepCount: 0, lastEnd: undefined, inFlight: 0, lastActivity: end };
       this._programs.set(programId, state);
     } else {
       state.inFlight = Math.max(0, state.inFlight - 1);

@@ -1,7 +1,4 @@
-/**
- * The simulator's HTTP face: OpenAI-compatible `/v1/chat/completions`, `/v1/completions`
- * (streamed and not, in vLLM's chunk shapes) and `/v1/models`, with fault knobs.
- */
+/** The simulator's HTTP face: OpenAI-compatible completions (vLLM's chunk shapes), `/v1/models`, faults. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';

@@ -14,18 +14,16 @@
  * Phases follow ThunderAgent's definitions (shared/reference/thunderagent-profiling-and-metrics.md).
  * Every timestamp is taken once and reused, so the phases add up to the step exactly.
  */
-import { Buffer } from 'node:buffer';
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { readCompletion, StreamAccumulator, type CompletionSummary } from '../openai/completion-reader.js';
-import { inputMessagesJson, outputMessagesJson } from '../openai/messages.js';
-import type { CompletionRequest } from '../openai/request-body.js';
+import type { CompletionSummary } from '../openai/completion-reader.js';
+import { inputMessagesJson } from '../openai/messages.js';
 import { cachedTokens, kvHitRate } from '../openai/usage.js';
-import { errorTypeOf } from '../http/error-type.js';
+import type { StepInit } from './step-init.js';
+import { errorTypeOf } from './error-type.js';
+import { AttemptResponse } from './attempt-response.js';
 import * as sc from '../semconv.js';
-import type { StepRecord } from '../types.js';
-
-/** A non-streamed body larger than this is not parsed (its timing is still recorded). */
-const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
+import type { StepPhases, StepRecord } from '../types.js';
+import { chatOutcomeAttributes, stepRecord } from './step-record.js';
 
 /** What a step needs from the instrumentation. */
 export interface StepDeps {
@@ -33,39 +31,13 @@ export interface StepDeps {
   providerName: string;
   captureContent: boolean;
   /** Called exactly once when the step has ended, whatever the outcome. */
-  onStepEnd(record: StepRecord): void;
-  /** `count` SSE events arrived in one read, the first `interval` s after the previous event. */
-  onChunks(step: StepInit, count: number, interval: number | undefined): void;
-  /** Whether anything records per-chunk metrics (false under the API's no-op meter). */
-  chunkMetrics: boolean;
+  onStepEnd(record: StepRecord, init: StepInit): void;
   /**
    * The attempt was answered with a redirect to `location` (resolved): true when the step
    * waits for the client to follow it (the follow-up request continues this step, or the host
    * calls {@link AgentStep.endRedirected} when none comes).
    */
   onRedirect?(step: AgentStep, init: StepInit, location: URL): boolean;
-}
-
-/** What is known when a request arrives. */
-export interface StepInit {
-  programId: string;
-  agentName: string | undefined;
-  stepId: number;
-  previousEnd: number | undefined;
-  arrive: number;
-  parentContext: Context;
-  operation: 'chat' | 'text_completion';
-  request: CompletionRequest | undefined;
-  serverAddress: string | undefined;
-  serverPort: number | undefined;
-  /** The request's origin, for the program view. */
-  backend: string | undefined;
-  /** The request's URL (origin and path), against which a redirect's location resolves. */
-  url: string | undefined;
-  /** The client's own timeout, whole seconds (the `openai` client's `x-stainless-timeout`). */
-  clientTimeoutS: number | undefined;
-  /** Tells the request's body apart cheaply (a client following a redirect sends it again). */
-  fingerprint: string | undefined;
 }
 
 /** `error.type` of an aborted request, by client (fetch, undici.request). */
@@ -81,17 +53,9 @@ export class AgentStep {
   private readonly _toolCallStart: number;
   private _chatSpan: Span | undefined;
   private _start: number;
-  private _status = 0;
-  private _mode: 'sse' | 'json' | 'opaque' | 'error' = 'opaque';
-  private _stream: StreamAccumulator | undefined;
-  private _jsonChunks: Buffer[] | undefined;
-  private _jsonBytes = 0;
-  // Times start as NaN, not undefined: a field that only ever holds numbers is a double field,
-  // updated in place, so the per-chunk writes below allocate nothing.
-  private _firstByteAt = NaN;
-  private _lastByteAt = NaN;
+  /** The current attempt's response. */
+  private _response: AttemptResponse;
   private _ended = false;
-  private _lastEventAt = NaN;
   private _attempts = 0;
   /** When the last redirected attempt's response came (its chat span ends there). */
   private _hopEnd = NaN;
@@ -101,6 +65,7 @@ export class AgentStep {
     // Two requests of one program may overlap: the tool gap is then 0, never negative.
     this._toolCallStart = previousEnd !== undefined && previousEnd < arrive ? previousEnd : arrive;
     this._start = arrive;
+    this._response = new AttemptResponse(_deps.captureContent, _init.chunkRecorder);
     const attributes: Attributes = {
       [sc.ATTR_AGENTIC_PROGRAM_ID]: _init.programId,
       [sc.ATTR_GEN_AI_CONVERSATION_ID]: _init.programId,
@@ -130,14 +95,7 @@ export class AgentStep {
     if (this._chatSpan !== undefined) this._chatSpan.end(this._hopEnd); // the hop that was redirected
     this._attempts++;
     this._start = start;
-    this._status = 0;
-    this._mode = 'opaque';
-    this._stream = undefined;
-    this._jsonChunks = undefined;
-    this._jsonBytes = 0;
-    this._firstByteAt = NaN;
-    this._lastByteAt = NaN;
-    this._lastEventAt = NaN;
+    if (this._attempts > 1) this._response = new AttemptResponse(this._deps.captureContent, init.chunkRecorder);
     const req = init.request;
     const attributes: Attributes = {
       [sc.ATTR_GEN_AI_OPERATION_NAME]: init.operation,
@@ -157,7 +115,7 @@ export class AgentStep {
       if (input !== undefined) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = input;
     }
     if (this._attempts > 1) attributes[sc.ATTR_HTTP_REQUEST_RESEND_COUNT] = this._attempts - 1;
-    const name = req?.model !== undefined ? `${init.operation} ${req.model}` : init.operation;
+    const name = sc.operationSpanName(init.operation, req?.model);
     this._chatSpan = tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: start, attributes }, this._stepContext);
     return trace.setSpan(this._stepContext, this._chatSpan);
   }
@@ -173,7 +131,7 @@ export class AgentStep {
    * the follow-up request continues it).
    */
   onResponseStart(statusCode: number, headers: Record<string, string | string[] | undefined>, t: number): boolean {
-    this._status = statusCode;
+    this._response.status = statusCode;
     this._chatSpan?.setAttribute(sc.ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
     if (REDIRECTS.has(statusCode) && this._deps.onRedirect !== undefined) {
       const location = headerValue(headers['location']);
@@ -189,76 +147,27 @@ export class AgentStep {
       }
       return false;
     }
-    if (statusCode >= 400) {
-      this._mode = 'error';
-      return false;
-    }
-    const encoding = headerValue(headers['content-encoding']);
-    if (encoding !== undefined && encoding !== 'identity') {
-      this._mode = 'opaque'; // compressed: timings by byte only; engines do not compress completions
-      return false;
-    }
-    const type = headerValue(headers['content-type']) ?? '';
-    if (type.includes('text/event-stream')) {
-      this._mode = 'sse';
-      this._stream = new StreamAccumulator(this._deps.captureContent);
-    } else if (type.includes('json')) {
-      this._mode = 'json';
-      this._jsonChunks = [];
-    }
+    this._response.start(statusCode, headerValue(headers['content-type']), headerValue(headers['content-encoding']));
     return false;
   }
 
   /** A chunk of the response body arrived at `t`. */
   onResponseData(chunk: Buffer, t: number): void {
-    if (Number.isNaN(this._firstByteAt)) this._firstByteAt = t;
-    this._lastByteAt = t;
-    if (this._mode === 'sse' && this._stream !== undefined) {
-      if (!this._deps.chunkMetrics) {
-        this._stream.push(chunk, t);
-        return;
-      }
-      const s = this._stream.summary;
-      const before = s.dataEvents;
-      this._stream.push(chunk, t);
-      const count = s.dataEvents - before;
-      if (count > 0) {
-        this._deps.onChunks(this._init, count, Number.isNaN(this._lastEventAt) ? undefined : (t - this._lastEventAt) / 1000);
-        this._lastEventAt = t;
-      }
-    } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
-      this._jsonBytes += chunk.length;
-      if (this._jsonBytes <= MAX_JSON_BODY_BYTES) this._jsonChunks.push(chunk);
-      else this._jsonChunks = undefined;
-    }
+    this._response.data(chunk, t);
   }
 
   /** The response ended at `t`. */
   onResponseEnd(t: number): void {
-    let summary: CompletionSummary | undefined;
-    if (this._mode === 'sse' && this._stream !== undefined) {
-      summary = this._stream.finish(t);
-    } else if (this._mode === 'json' && this._jsonChunks !== undefined) {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(this._jsonChunks).toString('utf8'));
-      } catch {
-        body = undefined;
-      }
-      summary = readCompletion(body, this._deps.captureContent);
-    }
+    const summary = this._response.summary(t, false);
     let errorType: string | undefined;
-    if (this._status >= 400) errorType = String(this._status);
+    if (this._response.status >= 400) errorType = String(this._response.status);
     else if (summary !== undefined && summary.malformedEvents > 0) errorType = sc.ERROR_TYPE_MALFORMED_RESPONSE;
     this._finish(t, summary, errorType, undefined);
   }
 
   /** The request failed at `t` (refused, reset, aborted, cut midway, timed out). */
   onError(err: unknown, t: number): void {
-    let summary: CompletionSummary | undefined;
-    if (this._mode === 'sse' && this._stream !== undefined) {
-      summary = this._stream.finish(Number.isNaN(this._lastByteAt) ? t : this._lastByteAt);
-    }
+    const summary = this._response.summary(t, true);
     // A client that gives up on a chunk it cannot parse aborts: the cause is the engine's output.
     let errorType = summary !== undefined && summary.malformedEvents > 0 ? sc.ERROR_TYPE_MALFORMED_RESPONSE : errorTypeOf(err);
     if (this._clientTimedOut(errorType, t)) errorType = sc.ERROR_TYPE_TIMEOUT;
@@ -294,18 +203,19 @@ export class AgentStep {
     const init = this._init;
     const chat = this._chatSpan;
     const chatContext = chat ? trace.setSpan(this._stepContext, chat) : this._stepContext;
-    const streamed = this._mode === 'sse' || (this._mode === 'opaque' && init.request?.stream === true);
+    const response = this._response;
+    const streamed = response.mode === 'sse' || (response.mode === 'opaque' && init.request?.stream === true);
     const failed = errorType !== undefined && err !== undefined;
 
     // The first and last token: SSE data events when we could read them, else the body bytes.
     let first: number;
     let last: number;
-    if (summary !== undefined && this._mode === 'sse') {
+    if (summary !== undefined && response.mode === 'sse') {
       first = summary.firstEventAt ?? t;
       last = summary.lastChoiceAt ?? first;
     } else {
-      first = Number.isNaN(this._firstByteAt) ? t : this._firstByteAt;
-      last = Number.isNaN(this._lastByteAt) ? first : this._lastByteAt;
+      first = Number.isNaN(response.firstByteAt) ? t : response.firstByteAt;
+      last = Number.isNaN(response.lastByteAt) ? first : response.lastByteAt;
     }
     // A successful step ends at its last token; a failed one when it failed.
     const end = streamed && !failed ? last : t;
@@ -333,22 +243,11 @@ export class AgentStep {
     const hitRate = kvHitRate(usage);
     const cached = cachedTokens(usage);
     if (chat !== undefined) {
-      const a: Attributes = {};
-      if (summary?.id !== undefined) a[sc.ATTR_GEN_AI_RESPONSE_ID] = summary.id;
-      if (summary?.model !== undefined) a[sc.ATTR_GEN_AI_RESPONSE_MODEL] = summary.model;
-      if (summary !== undefined && summary.finishReasons.length > 0) a[sc.ATTR_GEN_AI_RESPONSE_FINISH_REASONS] = summary.finishReasons;
-      if (usage?.prompt_tokens !== undefined) a[sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS] = usage.prompt_tokens;
-      if (usage?.completion_tokens !== undefined) a[sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS] = usage.completion_tokens;
-      if (cached !== undefined) a[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cached;
-      if (summary !== undefined && this._mode === 'sse') {
-        a[sc.ATTR_AGENTIC_RESPONSE_CHUNKS] = summary.dataEvents;
-        if (summary.malformedEvents > 0) a[sc.ATTR_AGENTIC_RESPONSE_MALFORMED_CHUNKS] = summary.malformedEvents;
-      }
-      if (summary?.output !== undefined) a[sc.ATTR_GEN_AI_OUTPUT_MESSAGES] = outputMessagesJson(summary.output, summary.finishReasons[0]);
+      const a = chatOutcomeAttributes(summary, cached, response.mode === 'sse');
       chat.setAttributes(a);
       if (errorType !== undefined) {
         chat.setAttribute(sc.ATTR_ERROR_TYPE, errorType);
-        chat.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err, this._status) });
+        chat.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err, response.status) });
         if (err instanceof Error) chat.recordException(err, t);
       }
       chat.end(end);
@@ -378,32 +277,10 @@ export class AgentStep {
     }
     step.end(end);
 
-    const record: StepRecord = {
-      programId: init.programId,
-      stepId: init.stepId,
-      operation: init.operation,
-      streamed,
-      phases: { toolCallS, pauseS, prefillS, decodeS },
-      finishReasons: summary?.finishReasons ?? [],
-      arriveTime: init.arrive,
-      startTime: start,
-      endTime: end,
-    };
-    if (inferenceS !== undefined) record.phases.inferenceS = inferenceS;
-    if (init.agentName !== undefined) record.agentName = init.agentName;
-    if (init.backend !== undefined) record.backend = init.backend;
-    if (init.serverAddress !== undefined) record.serverAddress = init.serverAddress;
-    if (init.serverPort !== undefined) record.serverPort = init.serverPort;
-    if (init.request?.model !== undefined) record.requestModel = init.request.model;
-    const model = summary?.model ?? init.request?.model;
-    if (model !== undefined) record.model = model;
-    if (hitRate !== undefined) record.kvHitRate = hitRate;
-    if (usage?.prompt_tokens !== undefined) record.inputTokens = usage.prompt_tokens;
-    if (usage?.completion_tokens !== undefined) record.outputTokens = usage.completion_tokens;
-    if (usage?.total_tokens !== undefined) record.totalTokens = usage.total_tokens;
-    if (cached !== undefined) record.cachedTokens = cached;
-    if (errorType !== undefined) record.errorType = errorType;
-    this._deps.onStepEnd(record);
+    const phases: StepPhases = { toolCallS, pauseS, prefillS, decodeS };
+    if (inferenceS !== undefined) phases.inferenceS = inferenceS;
+    const record = stepRecord(init, { streamed, phases, start, end, summary, hitRate, cached, errorType });
+    this._deps.onStepEnd(record, init);
   }
 }
 

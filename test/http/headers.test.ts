@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { getHeader, removeHeader, setHeader, toFlatHeaders } from '../../src/http/headers.js';
-import { errorTypeOf } from '../../src/http/error-type.js';
+import { errorTypeOf } from '../../src/steps/error-type.js';
 
 describe('headers', () => {
   test('every shape undici accepts becomes one flat list', () => {

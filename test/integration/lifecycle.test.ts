@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startSimulator } from '../../src/simulator/index.js';
-import { CircuitOpenError } from '../../src/metrics/circuit-breaker.js';
+import { CircuitOpenError } from '../../src/breakers/circuit-breaker.js';
 import { setupHarness } from '../utils/otel.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -9,8 +9,8 @@ import { MeterProvider, type HistogramMetricData, type MetricData } from '@opent
 import { TestMetricReader as TestReader } from '../utils/metrics.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { AgenticInstrumentation, CircuitOpenError, withProgram } from '../../src/index.js';
-import { BreakerState, CircuitBreaker } from '../../src/metrics/circuit-breaker.js';
-import { requestErrorType } from '../../src/metrics/agentic-metrics.js';
+import { BreakerState, CircuitBreaker } from '../../src/breakers/circuit-breaker.js';
+import { requestErrorType } from '../../src/breakers/request-error-type.js';
 import { setupHarness, type Harness } from '../utils/otel.js';
 
 

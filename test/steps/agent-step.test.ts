@@ -6,7 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import { context } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { AgentStep, type StepInit } from '../../src/steps/agent-step.js';
+import { AgentStep } from '../../src/steps/agent-step.js';
+import type { StepInit } from '../../src/steps/step-init.js';
 import type { StepRecord } from '../../src/types.js';
 import { durationMs, hrMs, stepTrees } from '../utils/otel.js';
 
@@ -17,7 +18,7 @@ function makeStep(init: Partial<StepInit> = {}) {
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const records: StepRecord[] = [];
   const step = new AgentStep(
-    { tracer: provider.getTracer('t'), providerName: 'vllm', captureContent: false, onStepEnd: (r) => records.push(r), onChunks: () => {}, chunkMetrics: false },
+    { tracer: provider.getTracer('t'), providerName: 'vllm', captureContent: false, onStepEnd: (r) => records.push(r) },
     {
       programId: 'p', agentName: undefined, stepId: 2, previousEnd: T0, arrive: T0 + 1000,
       parentContext: context.active(), operation: 'chat', request: { json: {}, model: 'm', stream: true, streamOptions: { include_usage: true }, includeUsage: true },

@@ -2,8 +2,12 @@
  * A circuit breaker per backend (host:port), after cockatiel's: an enum of states, listeners
  * that return a disposer. Closed → open after `threshold` consecutive failures; open →
  * half-open once `cooldownMs` has passed (on the next request, or when its state is read);
- * half-open → closed on the next success, back to open on a failure. Pure: time is handed in.
+ * half-open → closed on the next success, back to open on a failure. Half-open lets one trial
+ * request through, as cockatiel does: the others are refused until its outcome is known (a
+ * trial that ends with no verdict, an abort of the application's, frees the slot for the next).
+ * Pure: time is handed in.
  */
+import { BREAKER_STATE_CLOSED, BREAKER_STATE_HALF_OPEN, BREAKER_STATE_OPEN } from '../semconv.js';
 
 /** Breaker states, with TinyLLM's gauge values. */
 export enum BreakerState {
@@ -13,7 +17,7 @@ export enum BreakerState {
 }
 
 /** TinyLLM's names for the states. */
-export const BREAKER_STATE_NAMES = { [BreakerState.Closed]: 'closed', [BreakerState.HalfOpen]: 'half-open', [BreakerState.Open]: 'open' } as const;
+export const BREAKER_STATE_NAMES = { [BreakerState.Closed]: BREAKER_STATE_CLOSED, [BreakerState.HalfOpen]: BREAKER_STATE_HALF_OPEN, [BreakerState.Open]: BREAKER_STATE_OPEN } as const;
 
 export interface BreakerOptions {
   /** Consecutive failures that open the breaker. @default 5 */
@@ -22,7 +26,7 @@ export interface BreakerOptions {
   cooldownMs?: number;
 }
 
-type Inner = { state: BreakerState.Closed; failures: number } | { state: BreakerState.Open; openedAt: number } | { state: BreakerState.HalfOpen };
+type Inner = { state: BreakerState.Closed; failures: number } | { state: BreakerState.Open; openedAt: number } | { state: BreakerState.HalfOpen; trial: boolean };
 
 export type BreakerListener = (from: BreakerState, to: BreakerState) => void;
 
@@ -41,13 +45,26 @@ export class CircuitBreaker {
 
   /** The state at `now` (an open breaker past its cool-down is half-open). */
   state(now: number): BreakerState {
-    if (this._inner.state === BreakerState.Open && now - this._inner.openedAt >= this._cooldownMs) this._move({ state: BreakerState.HalfOpen });
+    if (this._inner.state === BreakerState.Open && now - this._inner.openedAt >= this._cooldownMs) this._move({ state: BreakerState.HalfOpen, trial: false });
     return this._inner.state;
   }
 
-  /** Whether a request may go now: not while open. */
+  /**
+   * Whether a request may go now, taking the trial slot when half-open: closed, yes; open, no;
+   * half-open, only the one trial.
+   */
   allows(now: number): boolean {
-    return this.state(now) !== BreakerState.Open;
+    const state = this.state(now);
+    const inner = this._inner;
+    if (state === BreakerState.Closed) return true;
+    if (inner.state !== BreakerState.HalfOpen || inner.trial) return false;
+    inner.trial = true;
+    return true;
+  }
+
+  /** A request ended with no verdict on the backend (aborted by the application): a half-open trial slot is freed. */
+  release(): void {
+    if (this._inner.state === BreakerState.HalfOpen) this._inner.trial = false;
   }
 
   success(now: number): void {
@@ -81,7 +98,9 @@ export class CircuitBreaker {
 
 /** The error a request to an open backend fails with, under `failFast`. */
 export class CircuitOpenError extends Error {
-  readonly code = 'CIRCUIT_OPEN';
+  /** The `error.type` of a request refused this way. */
+  static readonly CODE = 'CIRCUIT_OPEN';
+  readonly code = CircuitOpenError.CODE;
   constructor(readonly backend: string) {
     super(`agentic-otel: circuit breaker for ${backend} is open; request not sent`);
     this.name = 'CircuitOpenError';

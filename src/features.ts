@@ -1,0 +1,61 @@
+/**
+ * Builds the features of one resolved configuration, in the order the lifecycle visits them:
+ * the instruments first (so the others find them fresh on a new meter), then step metrics,
+ * TinyLLM's facade with the breaker gauge, the breakers, profiles, omni, the application's
+ * listeners, the engine poller and the status server.
+ */
+import type { Meter } from '@opentelemetry/api';
+import { BreakerRegistry } from './breakers/breaker-registry.js';
+import type { ResolvedConfig } from './config.js';
+import { EnginePollerFeature } from './engines/poller-feature.js';
+import type { Feature } from './feature.js';
+import { Instruments } from './metrics/instruments.js';
+import { StepMetrics } from './metrics/step-metrics.js';
+import { TinyLlmMetrics } from './metrics/tinyllm-metrics.js';
+import type { OmniFeature } from './omni/omni-feature.js';
+import { ProfilesFeature } from './profiles/profiles-feature.js';
+import { StatusFeature } from './profiles/status-feature.js';
+import type { StepProfileWriter } from './profiles/step-profile-writer.js';
+import type { ProgramTracker } from './program/program-tracker.js';
+import type { StepListeners } from './steps/step-listeners.js';
+
+/** The features of one configuration, by role; `list` is what the lifecycle loops over. */
+export interface Features {
+  list: Feature[];
+  /** Features that outlive a configuration (they are not shut down when it is replaced). */
+  shared: ReadonlySet<Feature>;
+  instruments: Instruments;
+  breakers: BreakerRegistry;
+  tinyllm: TinyLlmMetrics;
+  profiles: ProfilesFeature;
+  status: StatusFeature | undefined;
+  poller: EnginePollerFeature;
+}
+
+/** What outlives one configuration, handed in by the instrumentation. */
+export interface FeatureContext {
+  programs: ProgramTracker;
+  writer: StepProfileWriter | undefined;
+  meter: Meter;
+  omni: OmniFeature;
+  listeners: StepListeners;
+  providerName: () => string;
+  /** ThunderAgent's `GET /metrics` view, for the status server. */
+  backendsView: () => Record<string, unknown>;
+  /** Whether the instrumentation is enabled now (metric callbacks register only then). */
+  enabled: boolean;
+}
+
+export function buildFeatures(c: ResolvedConfig, x: FeatureContext): Features {
+  const instruments = new Instruments(x.meter, c.metricPrefix);
+  const breakers = new BreakerRegistry(c.circuitBreaker);
+  const tinyllm = new TinyLlmMetrics(instruments, breakers);
+  tinyllm.enable(); // the facade works whether the hook is enabled or not; disable() takes its callback off
+  const profiles = new ProfilesFeature(x.programs, x.writer);
+  const poller = new EnginePollerFeature(c.backends, { prefix: c.metricPrefix, pollIntervalMs: c.pollIntervalMs, pollTimeoutMs: c.pollTimeoutMs, meter: x.meter }, breakers, () => Object.values(profiles.views.programs()));
+  const status = c.statusServer === undefined ? undefined : new StatusFeature(c.statusServer, () => profiles.api(), x.backendsView);
+  const list: Feature[] = [instruments, new StepMetrics(instruments, x.providerName), tinyllm, breakers, profiles, x.omni, x.listeners];
+  if (c.backends.length > 0) list.push(poller);
+  if (status !== undefined) list.push(status);
+  return { list, shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
+}

@@ -1,0 +1,20 @@
+/** vLLM-omni as a feature: the recorder (made on first use) follows meter-provider changes. */
+import type { Meter, Tracer } from '@opentelemetry/api';
+import type { Feature } from '../feature.js';
+import { OmniRecorder } from './omni-recorder.js';
+
+export class OmniFeature implements Feature {
+  readonly name = 'omni';
+  private _recorder: OmniRecorder | undefined;
+
+  constructor(private readonly _tracer: () => Tracer, private _meter: Meter) {}
+
+  get recorder(): OmniRecorder {
+    return (this._recorder ??= new OmniRecorder(this._tracer, this._meter));
+  }
+
+  updateMetricInstruments(meter: Meter): void {
+    this._meter = meter;
+    this._recorder?.updateMetricInstruments(meter);
+  }
+}
