@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:http';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { PACKAGE_NAME } from '../version.js';
 import { BackendPoller } from '../engines/backend-poller.js';
 import type { BackendConfig } from '../engines/backend-state.js';
 import { backendReadings, renderReadings } from '../engines/backend-readings.js';
@@ -46,9 +47,10 @@ export function parseBackend(v: string): BackendConfig {
 export async function watch(options: WatchOptions): Promise<number> {
   const err = process.stderr;
   const logger: DiagLogger = {
-    error: (m) => err.write(`error: ${m}\n`),
-    warn: (m) => err.write(`warning: ${m.replace(/^agentic-otel: /, '')}\n`),
-    info: (m) => err.write(`${m.replace(/^agentic-otel: /, '')}\n`),
+    // Our component logger passes its namespace first, then the message and its arguments.
+    error: (...args) => err.write(`error: ${text(args)}\n`),
+    warn: (...args) => err.write(`warning: ${text(args)}\n`),
+    info: (...args) => err.write(`${text(args)}\n`),
     debug: () => {},
     verbose: () => {},
   };
@@ -91,4 +93,10 @@ export async function watch(options: WatchOptions): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   process.stdout.write('agentic-otel watch: stopped\n');
   return 0;
+}
+
+/** A diag call's words, without our namespace. */
+function text(args: unknown[]): string {
+  const words = args[0] === PACKAGE_NAME ? args.slice(1) : args;
+  return words.map((w) => (w instanceof Error ? w.message : String(w))).join(' ');
 }

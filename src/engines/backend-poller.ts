@@ -9,12 +9,12 @@
  * `up = 0` while a backend is down, so Prometheus shows no stale values.
  */
 import * as sc from '../semconv.js';
-import { diag } from '@opentelemetry/api';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { parsePrometheusText } from '../prometheus/parse-prometheus-text.js';
 import { mapSglang, mapSkyrl, mapVllm, type EngineSnapshot } from './engine-snapshot.js';
 import { HISTORY_SIZE, safeUrl, type BackendConfig, type BackendState } from './backend-state.js';
+import { log } from '../util/log.js';
 
 const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -77,13 +77,13 @@ export class BackendPoller {
       b.last = { at: now, snapshot };
       b.history.push(b.last);
       if (b.history.length > HISTORY_SIZE) b.history.shift();
-      if (!b.up && b.polled) diag.info(`agentic-otel: backend ${b.url} is reachable again`);
+      if (!b.up && b.polled) log.info(`backend ${b.url} is reachable again`);
       b.up = true;
       b.lastError = undefined;
       this._options.onPoll?.(b, true, false);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (b.up || !b.polled) diag.warn(`agentic-otel: backend ${b.url} cannot be polled (${message}); polling goes on`);
+      if (b.up || !b.polled) log.warn(`backend ${b.url} cannot be polled (${message}); polling goes on`);
       b.up = false;
       b.lastError = message;
       this._options.onPoll?.(b, false, (err as { unreachable?: unknown } | null)?.unreachable === true);

@@ -6,7 +6,7 @@
  * handler that observes the response. Our failures go to `diag`; the request goes out as made.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import { context, diag, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
+import { context, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { includeUsageSplice, inspectRequestBody, type BodyLayout, type CompletionRequest } from '../openai/request-body.js';
 import { currentProgram, type ProgramScope } from '../program/program-context.js';
@@ -17,6 +17,7 @@ import { failHandler, observingHandler, type UsageInjected } from './observing-h
 import { EarlyConnection } from './early-connection.js';
 import { DEFAULT_PROGRAM_ID, HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
 import type { AdmissionRequest } from '../feature.js';
+import { log } from '../util/log.js';
 
 /** Marks options we already observed, so two composed copies of the hook observe once. */
 const OBSERVED = Symbol.for('agentic-otel.observed');
@@ -149,7 +150,7 @@ function observe(
             if (origin === undefined || hooks.compressing.has(origin)) return;
             if (hooks.compressing.size >= MAX_COMPRESSING_ORIGINS) hooks.compressing.clear();
             hooks.compressing.add(origin);
-            diag.warn(`agentic-otel: ${origin} answered a stream content-encoded; its usage chunk reached the application, and usage is no longer asked of it`);
+            log.warn(`${origin} answered a stream content-encoded; its usage chunk reached the application, and usage is no longer asked of it`);
           },
         };
       }
@@ -197,15 +198,14 @@ function observe(
     return send(arrive);
   } catch (err) {
     if (prepared) throw err;
-    diag.error('agentic-otel: could not observe a completion request; it is sent unobserved', err);
+    log.error('could not observe a completion request; it is sent unobserved', err);
     return context.with(parentContext, () => dispatch(opts, handler));
   }
 }
 
 /**
- * A feature holds the request (an admission gate): the application's handler is connected at
- * once, so an abort while held reaches it as it would; the request is dispatched when the hold
- * ends, and the time held is the step's pause. A hold that fails fails the request with its error.
+ * A feature holds the request (an admission gate): the handler is connected at once, so an abort
+ * while held reaches it; dispatched when the hold ends (the time held is pause), failed if it fails.
  */
 function hold(admission: Promise<void>, send: (t: number) => boolean, observing: ReturnType<typeof observingHandler>, handler: Handler): boolean {
   const early = new EarlyConnection();

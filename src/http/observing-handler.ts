@@ -9,13 +9,13 @@
  * Node 20's bundled undici 6 still speaks when its own Agent is the global dispatcher. We
  * answer in the API of the handler we were given, so the dispatcher below sees what it expects.
  */
-import { diag } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentStep } from '../steps/agent-step.js';
 import { UsageEventFilter, type FilteredSink } from '../sse/usage-event-filter.js';
 import { now, turnNow } from '../util/clock.js';
+import { log } from '../util/log.js';
 
 type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
@@ -244,13 +244,13 @@ function detachedController(): Controller {
 
 /** A chunk could not be observed (the application's handler already has it). */
 function dataFailed(err: unknown): void {
-  diag.error('agentic-otel: failed to observe a response', err);
+  log.error('failed to observe a response', err);
 }
 
 function guard(fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    diag.error('agentic-otel: failed to observe a response', err);
+    log.error('failed to observe a response', err);
   }
 }

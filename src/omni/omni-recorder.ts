@@ -5,9 +5,10 @@
  * Every finished request also feeds the summary aggregator, and the reference's invariants are
  * checked on it: a violation goes to `diag` and onto the span, never thrown.
  */
-import { context, diag, SpanKind, trace, type Attributes, type Context, type Histogram, type Meter, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Attributes, type Context, type Histogram, type Meter, type Tracer } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
 import { now } from '../util/clock.js';
+import { log } from '../util/log.js';
 import {
   checkInvariants, computeE2E, edgeName, OmniSummaryAggregator, transferTotalMs,
   type OmniRequestRecord, type OmniStageStats, type OmniTransferStats,
@@ -131,7 +132,7 @@ export class OmniRecorder {
       }, parent);
       if (violations.length > 0) {
         root.setAttribute(sc.ATTR_OMNI_INVARIANT_VIOLATIONS, violations.map((v) => `${v.invariant}: reported ${v.reported}, parts sum to ${v.expected}`));
-        diag.warn(`agentic-otel: omni request ${record.requestId} breaks ${violations.map((v) => `${v.invariant} (reported ${v.reported}, parts sum to ${v.expected})`).join(' and ')}`);
+        log.warn(`omni request ${record.requestId} breaks ${violations.map((v) => `${v.invariant} (reported ${v.reported}, parts sum to ${v.expected})`).join(' and ')}`);
       }
       const ctx = trace.setSpan(parent, root);
       let cursor = start + (record.preprocess_ms ?? 0);
@@ -165,7 +166,7 @@ export class OmniRecorder {
       this._instruments.tokens.record(e2e.e2e_total_tokens);
       this.summary.add(record, e2e);
     } catch (err) {
-      diag.error('agentic-otel: could not record an omni request', err);
+      log.error('could not record an omni request', err);
     }
   }
 

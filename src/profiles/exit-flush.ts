@@ -8,7 +8,7 @@
  * raise the signal again, and the default behaviour (and exit status) follows. When the
  * application has a handler of its own, it decides, as it would without us.
  */
-import { diag } from '@opentelemetry/api';
+import { log } from '../util/log.js';
 
 /** What the exit flush needs of a writer. */
 export interface SyncFlushable {
@@ -24,7 +24,7 @@ function flushAll(): void {
     try {
       w.flushSync();
     } catch (err) {
-      diag.error('agentic-otel: could not write step profiles at exit', err);
+      log.error('could not write step profiles at exit', err);
     }
   }
 }

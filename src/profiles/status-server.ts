@@ -3,8 +3,8 @@
  * `GET /profiles/{program_id}`, `GET /programs`, `GET /health`; the engine-poller feature adds
  * `GET /metrics` through {@link StatusServer.route}. Off by default; binds 127.0.0.1 unless told.
  */
-import { diag } from '@opentelemetry/api';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { log } from '../util/log.js';
 
 /** A route's answer: a status and a JSON body. */
 export interface RouteResult {
@@ -36,7 +36,7 @@ export class StatusServer {
         resolve();
       });
     });
-    server.on('error', (err) => diag.error('agentic-otel: status server error', err));
+    server.on('error', (err) => log.error('status server error', err));
     server.unref(); // a status page never keeps the application's process alive
     const address = server.address();
     return typeof address === 'object' && address !== null ? address.port : port;
@@ -61,7 +61,7 @@ export class StatusServer {
     try {
       result = this._resolve(req);
     } catch (err) {
-      diag.error('agentic-otel: status server route failed', err);
+      log.error('status server route failed', err);
       result = { status: 500, body: { error: 'internal error' } };
     }
     const text = JSON.stringify(result.body);

@@ -13,12 +13,12 @@
  * written is reported once through `diag`; its rows stay in memory (bounded) and profiling goes
  * on. A restart appends to the existing file without a second header.
  */
-import { diag } from '@opentelemetry/api';
 import { Buffer } from 'node:buffer';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { STEP_CSV_HEADER } from './step-csv.js';
 import { installExitFlush } from './exit-flush.js';
+import { log } from '../util/log.js';
 
 const FLUSH_INTERVAL_MS = 1000;
 const FLUSH_AT_ROWS = 1000;
@@ -94,7 +94,7 @@ export class StepProfileWriter {
     try {
       this._writeAll();
     } catch (err) {
-      diag.error('agentic-otel: step profile writer failed', err);
+      log.error('step profile writer failed', err);
     }
   }
 
@@ -157,11 +157,11 @@ export class StepProfileWriter {
     } catch (err) {
       if (!this._failed) {
         this._failed = true;
-        diag.warn(`agentic-otel: cannot write step profiles to ${this.path}; keeping them in memory and retrying`, err);
+        log.warn(`cannot write step profiles to ${this.path}; keeping them in memory and retrying`, err);
       }
     } finally {
       if (this._dropped > 0) {
-        diag.warn(`agentic-otel: dropped ${this._dropped} step profile rows that could not be written`);
+        log.warn(`dropped ${this._dropped} step profile rows that could not be written`);
         this._dropped = 0;
       }
     }
@@ -211,7 +211,7 @@ export class StepProfileWriter {
   }
 
   private _recovered(): void {
-    if (this._failed) diag.info(`agentic-otel: writing ${this.path} works again`);
+    if (this._failed) log.info(`writing ${this.path} works again`);
     this._failed = false;
   }
 }

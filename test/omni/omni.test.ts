@@ -119,7 +119,7 @@ describe('OmniRecorder', () => {
   test('a broken invariant is reported through diag and on the span, never thrown', () => {
     const { exporter, recorder } = setup();
     const warnings: string[] = [];
-    diag.setLogger({ warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    diag.setLogger({ warn: (...args: unknown[]) => warnings.push(args.join(' ')), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
     try {
       expect(() => recorder.record({ ...threeStage, e2e_total_tokens: 1200, transfers_total_time_ms: 21 })).not.toThrow();
     } finally {

@@ -42,7 +42,7 @@ describe('StepProfileWriter', () => {
 
   test('an unwritable directory is reported once; rows stay in memory', async () => {
     const warnings: string[] = [];
-    const logger: DiagLogger = { error: () => {}, warn: (m) => warnings.push(m), info: () => {}, debug: () => {}, verbose: () => {} };
+    const logger: DiagLogger = { error: () => {}, warn: (...args: unknown[]) => warnings.push(args.join(' ')), info: () => {}, debug: () => {}, verbose: () => {} };
     diag.setLogger(logger, DiagLogLevel.WARN);
     const blocker = join(tempDir(), 'a-file');
     writeFileSync(blocker, 'not a directory');
