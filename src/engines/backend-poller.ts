@@ -34,7 +34,8 @@ export interface PollerOptions {
 export class BackendPoller {
   readonly backends: BackendState[];
   private _timer: NodeJS.Timeout | undefined;
-  private readonly _inFlight = new Set<BackendState>();
+  /** The poll of each backend in flight: never started twice, awaited by whoever asks meanwhile. */
+  private readonly _inFlight = new Map<BackendState, Promise<void>>();
   private readonly _interval: number;
   private readonly _timeout: number;
   private readonly _maxBody: number;
@@ -63,14 +64,22 @@ export class BackendPoller {
     this._timer = undefined;
   }
 
-  /** Polls every backend once (a backend whose previous poll is still running is skipped). */
+  /** Polls every backend once; resolves when each has completed a poll (one in flight is awaited, not doubled). */
   async pollAll(): Promise<void> {
-    await Promise.all(this.backends.map((b) => (this._inFlight.has(b) ? undefined : this.poll(b))));
+    await Promise.all(this.backends.map((b) => this.poll(b)));
   }
 
-  /** Polls one backend; never throws. */
-  async poll(b: BackendState): Promise<void> {
-    this._inFlight.add(b);
+  /** Polls one backend (or joins its poll in flight); never throws. */
+  poll(b: BackendState): Promise<void> {
+    let running = this._inFlight.get(b);
+    if (running === undefined) {
+      running = this._poll(b).finally(() => this._inFlight.delete(b));
+      this._inFlight.set(b, running);
+    }
+    return running;
+  }
+
+  private async _poll(b: BackendState): Promise<void> {
     try {
       const snapshot = await this._read(b);
       const now = Date.now();
@@ -89,7 +98,6 @@ export class BackendPoller {
       this._options.onPoll?.(b, false, (err as { unreachable?: unknown } | null)?.unreachable === true);
     } finally {
       b.polled = true;
-      this._inFlight.delete(b);
     }
   }
 

@@ -73,3 +73,33 @@ test('PACKAGE_VERSION is the version in package.json', async () => {
   const { PACKAGE_VERSION } = await import('../../src/version.js');
   expect(PACKAGE_VERSION).toBe(version);
 });
+
+test.each(['node10', 'node16', 'bundler'] as const)('every subpath resolves for TypeScript consumers in %s resolution', (mode) => {
+  const sub = join(dir, `ts-${mode}`);
+  mkdirSync(sub, { recursive: true });
+  symlinkSync(join(dir, 'node_modules'), join(sub, 'node_modules'));
+  writeFileSync(join(sub, 'consumer.ts'), [
+    "import { AgenticInstrumentation, type BackendState, type AgenticMetrics } from 'agentic-otel';",
+    "import { startSimulator } from 'agentic-otel/simulator';",
+    "import { formatSummary, OmniSummaryAggregator } from 'agentic-otel/omni';",
+    'const i: AgenticInstrumentation | undefined = undefined;',
+    'const s: BackendState[] = [];',
+    'const m: AgenticMetrics | undefined = undefined;',
+    'void [i, s, m, startSimulator, formatSummary, OmniSummaryAggregator];',
+    '',
+  ].join('\n'));
+  const module = mode === 'node16' ? 'node16' : mode === 'bundler' ? 'esnext' : 'commonjs';
+  writeFileSync(join(sub, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module, moduleResolution: mode, types: [], lib: ['ES2022', 'DOM'] }, files: ['consumer.ts'] }));
+  mkdirSync(join(sub, 'node_modules/@types'), { recursive: true });
+  const tsc = join(repo, 'node_modules/typescript/bin/tsc');
+  let output = '';
+  try {
+    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: sub, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    output = String((err as { stdout?: string }).stdout);
+  }
+  // Only the resolution of our entry points matters here (an unresolved one is TS2307 on
+  // 'agentic-otel…'); what our declarations import themselves is the packaging issue's.
+  expect(output.split('\n').filter((l) => l.includes('TS2307') && l.includes("'agentic-otel"))).toEqual([]);
+  expect(output).not.toContain("'agentic-otel/omni'");
+}, 60_000);
