@@ -217,7 +217,6 @@ export type BreakerStateName = typeof BREAKER_STATE_CLOSED | typeof BREAKER_STAT
 /** The poller's labels: a backend's identity, its kind and model, a finished reason, Dynamo's. */
 export const LABEL_BACKEND_URL = 'backend.url' as const;
 export const LABEL_BACKEND_KIND = 'backend.kind' as const;
-export const LABEL_BACKEND_NAME = 'backend.name' as const;
 export const LABEL_FINISHED_REASON = 'reason' as const;
 export const LABEL_STATUS = 'status' as const;
 export const LABEL_COMPONENT = 'component' as const;

@@ -15,7 +15,7 @@ import { now } from '../util/clock.js';
 import { getHeader, setHeader, toFlatHeaders, type DispatchHeaders, type FlatHeaders } from './headers.js';
 import { failHandler, observingHandler, type UsageInjected } from './observing-handler.js';
 import { EarlyConnection } from './early-connection.js';
-import { DEFAULT_PROGRAM_ID, HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
+import { DEFAULT_PROGRAM_ID, GEN_AI_OPERATION_CHAT, GEN_AI_OPERATION_TEXT_COMPLETION, HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
 import type { AdmissionRequest } from '../feature.js';
 import { log } from '../util/log.js';
 
@@ -161,7 +161,7 @@ function observe(
       agentName: scope?.agent,
       arrive,
       parentContext,
-      operation: pathOnly(opts.path).endsWith('/chat/completions') ? 'chat' : 'text_completion',
+      operation: pathOnly(opts.path).endsWith('/chat/completions') ? GEN_AI_OPERATION_CHAT : GEN_AI_OPERATION_TEXT_COMPLETION,
       request,
       origin,
       url: origin === undefined ? undefined : origin.replace(/\/$/, '') + opts.path,
