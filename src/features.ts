@@ -22,6 +22,9 @@ import type { StepListeners } from './steps/step-listeners.js';
 /** The features of one configuration, by role; `list` is what the lifecycle loops over. */
 export interface Features {
   list: Feature[];
+  /** The features with a step hook, for the per-step loops (no lookup per step). */
+  onStepStart: Feature[];
+  onStepEnd: Feature[];
   /** Features that outlive a configuration (they are not shut down when it is replaced). */
   shared: ReadonlySet<Feature>;
   instruments: Instruments;
@@ -57,5 +60,5 @@ export function buildFeatures(c: ResolvedConfig, x: FeatureContext): Features {
   const list: Feature[] = [instruments, new StepMetrics(instruments, x.providerName), tinyllm, breakers, profiles, x.omni, x.listeners];
   if (c.backends.length > 0) list.push(poller);
   if (status !== undefined) list.push(status);
-  return { list, shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
+  return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
 }

@@ -76,10 +76,7 @@ export class AgenticInstrumentation {
     if (this._config.enabled) this.enable();
   }
 
-  /**
-   * Starts observing: installs the hook on the global dispatcher (unless configured not to),
-   * and starts every feature (the status server, the poller) even where no dispatcher can be hooked.
-   */
+  /** Starts observing: the hook on the global dispatcher (unless told not to), and every feature. */
   enable(): void {
     if (this._enabled) return;
     this._enabled = true;
@@ -113,10 +110,7 @@ export class AgenticInstrumentation {
     void this.shutdown();
   }
 
-  /**
-   * Writes every step profile row still queued, ends steps waiting on a redirect, and closes
-   * what the features opened. Rows are also written at process exit without it.
-   */
+  /** Writes queued profile rows, ends steps waiting on a redirect, closes what features opened. */
   async shutdown(): Promise<void> {
     this._redirects.endAll();
     const pending: Promise<void>[] = [];
@@ -158,10 +152,7 @@ export class AgenticInstrumentation {
     return this._features.poller.api(this._config.pollIntervalMs);
   }
 
-  /**
-   * TinyLLM's metrics collector API, for what only the application knows (nodes, graphs, queues,
-   * model loads); requests, tokens, errors, cache and breakers are recorded automatically.
-   */
+  /** TinyLLM's collector API, for what only the application knows (steps are recorded automatically). */
   get metrics(): TinyLlmMetrics {
     return this._features.tinyllm;
   }
@@ -189,11 +180,7 @@ export class AgenticInstrumentation {
     return this._userConfig;
   }
 
-  /**
-   * The request hook as an undici interceptor, for applications that send through their own
-   * dispatcher: `new Agent().compose(instrumentation.interceptor())`. Composing it where the
-   * global hook also sees the request is harmless: a request is observed once.
-   */
+  /** The hook as an undici interceptor: `new Agent().compose(instrumentation.interceptor())` (observed once). */
   interceptor(): Dispatcher.DispatcherComposeInterceptor {
     return this._interceptor;
   }
@@ -280,13 +267,25 @@ export class AgenticInstrumentation {
       clientTimeoutS: arrived.clientTimeoutS,
       fingerprint: arrived.fingerprint,
     };
-    this._each('onStepStart', (f) => f.onStepStart?.(init));
+    for (const f of this._features.onStepStart) {
+      try {
+        f.onStepStart?.(init);
+      } catch (err) {
+        log.error(`${f.name}: onStepStart failed`, err);
+      }
+    }
     return new AgentStep(this._stepDeps, init);
   }
 
   private _stepEnded(record: StepRecord, init: StepInit): void {
     const program = (this._programs as ProgramTracker).endStep(record.programId, record.endTime);
-    this._each('onStepEnd', (f) => f.onStepEnd?.(record, init, program));
+    for (const f of this._features.onStepEnd) {
+      try {
+        f.onStepEnd?.(record, init, program);
+      } catch (err) {
+        log.error(`${f.name}: onStepEnd failed`, err);
+      }
+    }
   }
 }
 
