@@ -25,6 +25,8 @@ export interface Features {
   /** The features with a step hook, for the per-step loops (no lookup per step). */
   onStepStart: Feature[];
   onStepEnd: Feature[];
+  /** The features that decide admission (the breakers only under failFast). */
+  admit: Feature[];
   /** Features that outlive a configuration (they are not shut down when it is replaced). */
   shared: ReadonlySet<Feature>;
   instruments: Instruments;
@@ -60,5 +62,5 @@ export function buildFeatures(c: ResolvedConfig, x: FeatureContext): Features {
   const list: Feature[] = [instruments, new StepMetrics(instruments, x.providerName), tinyllm, breakers, profiles, x.omni, x.listeners];
   if (c.backends.length > 0) list.push(poller);
   if (status !== undefined) list.push(status);
-  return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
+  return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), admit: list.filter((f) => f.admit !== undefined && (f !== breakers || c.circuitBreaker.failFast)), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
 }

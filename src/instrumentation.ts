@@ -17,7 +17,7 @@ import { buildFeatures, type Features } from './features.js';
 import { createCompletionInterceptor, type ArrivedRequest } from './http/completion-interceptor.js';
 import { getGlobalDispatcher, interceptDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { PropagationPolicy } from './http/propagation-policy.js';
-import { serverOf } from './http/server-of.js';
+import { backendOf, serverOf } from './http/server-of.js';
 import type { TinyLlmMetrics } from './metrics/tinyllm-metrics.js';
 import { OmniFeature } from './omni/omni-feature.js';
 import type { OmniRecorder } from './omni/omni-recorder.js';
@@ -71,7 +71,7 @@ export class AgenticInstrumentation {
       propagateTraceContext: (origin) => this._config.propagateTraceContext && this._propagation.allows(origin),
       captureContent: () => this._stepDeps.captureContent,
       beginStep: (arrived) => this._beginStep(arrived),
-      admit: (request) => this._admit(request),
+      admit: (programId, origin) => (this._features.admit.length === 0 ? undefined : this._admit({ programId, origin, backend: backendOf(origin) })),
     });
     if (this._config.enabled) this.enable();
   }
@@ -230,11 +230,10 @@ export class AgenticInstrumentation {
 
   private _admit(request: AdmissionRequest): Error | undefined | Promise<void> {
     const holds: Promise<void>[] = [];
-    for (const f of this._features.list) {
-      if (f.admit === undefined) continue;
+    for (const f of this._features.admit) {
       let answer: Error | undefined | Promise<void>;
       try {
-        answer = f.admit(request);
+        answer = f.admit?.(request);
       } catch (err) {
         log.error(`${f.name}: admission failed; the request goes`, err);
         continue;

@@ -16,7 +16,6 @@ import { getHeader, setHeader, toFlatHeaders, type DispatchHeaders, type FlatHea
 import { failHandler, observingHandler, type UsageInjected } from './observing-handler.js';
 import { EarlyConnection } from './early-connection.js';
 import { DEFAULT_PROGRAM_ID, GEN_AI_OPERATION_CHAT, GEN_AI_OPERATION_TEXT_COMPLETION, HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
-import type { AdmissionRequest } from '../feature.js';
 import { log } from '../util/log.js';
 
 /** Marks options we already observed, so two composed copies of the hook observe once. */
@@ -42,7 +41,7 @@ export interface InterceptorHost {
    * Whether the request may go: undefined, an error to fail it with instead of sending it (an
    * open circuit breaker), or a promise that holds it until it settles.
    */
-  admit(request: AdmissionRequest): Error | undefined | Promise<void>;
+  admit(programId: string, origin: string | undefined): Error | undefined | Promise<void>;
 }
 
 /** A completion request as it reaches the hook. */
@@ -186,7 +185,7 @@ function observe(
         throw err;
       }
     };
-    const admission = host.admit({ programId, origin, backend: backendOf(origin) });
+    const admission = host.admit(programId, origin);
     if (admission instanceof Promise) return hold(admission, send, observing, handler);
     if (admission !== undefined) {
       step.dispatch(arrive);
@@ -232,16 +231,6 @@ function hold(admission: Promise<void>, send: (t: number) => boolean, observing:
   return true;
 }
 
-/** `host:port` of an origin. */
-function backendOf(origin: string | undefined): string | undefined {
-  if (origin === undefined) return undefined;
-  try {
-    const url = new URL(origin);
-    return `${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The body asking for usage, spliced into the application's own bytes or text (never

@@ -19,3 +19,9 @@ export function serverOf(origin: string | undefined): { address: string; port: n
   servers.set(origin, server);
   return server;
 }
+
+/** `host:port` of an origin, the key of its circuit breaker. */
+export function backendOf(origin: string | undefined): string | undefined {
+  const server = serverOf(origin);
+  return server === undefined ? undefined : `${server.address}:${server.port}`;
+}
