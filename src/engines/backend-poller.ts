@@ -13,7 +13,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { parsePrometheusText } from '../prometheus/parse-prometheus-text.js';
 import { mapSglang, mapSkyrl, mapVllm, type EngineSnapshot } from './engine-snapshot.js';
-import { HISTORY_SIZE, safeUrl, type BackendConfig, type BackendState } from './backend-state.js';
+import { engineUrl, HISTORY_SIZE, safeUrl, type BackendConfig, type BackendState } from './backend-state.js';
 import { log } from '../util/log.js';
 
 const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -36,6 +36,7 @@ export class BackendPoller {
   private _timer: NodeJS.Timeout | undefined;
   /** The poll of each backend in flight: never started twice, awaited by whoever asks meanwhile. */
   private readonly _inFlight = new Map<BackendState, Promise<void>>();
+  private readonly _reported = new WeakMap<BackendState, Set<string>>();
   private readonly _interval: number;
   private readonly _timeout: number;
   private readonly _maxBody: number;
@@ -81,7 +82,10 @@ export class BackendPoller {
 
   private async _poll(b: BackendState): Promise<void> {
     try {
-      const snapshot = await this._read(b);
+      // One deadline for the whole poll (every request, headers and body): an engine that drips
+      // a byte at a time is as down as one that does not answer.
+      const snapshot = await this._read(b, Date.now() + this._timeout);
+      for (const problem of snapshot.problems ?? []) this._reportOnce(b, problem);
       const now = Date.now();
       b.last = { at: now, snapshot };
       b.history.push(b.last);
@@ -101,11 +105,13 @@ export class BackendPoller {
     }
   }
 
-  private async _read(b: BackendState): Promise<EngineSnapshot> {
-    const { status, body, contentType } = await this._get(`${b.config.url.replace(/\/$/, '')}/metrics`);
+  private async _read(b: BackendState, deadline: number): Promise<EngineSnapshot> {
+    const { status, body, contentType } = await this._get(engineUrl(b.config.url, '/metrics'), deadline);
     if (status !== 200) throw new Error(`HTTP ${status}`);
     const looksJson = contentType.includes('json') || body.trimStart().startsWith('{');
-    if (b.kind === 'skyrl' || (b.kind === undefined && looksJson)) {
+    // The kind is what the response says, every time: an engine replaced behind the same URL is
+    // read as what it now is (a configured kind only decides between formats that both match).
+    if (looksJson && b.config.kind !== 'vllm' && b.config.kind !== 'sglang') {
       let json: unknown;
       try {
         json = JSON.parse(body);
@@ -118,11 +124,12 @@ export class BackendPoller {
       return snapshot;
     }
     const parsed = parsePrometheusText(body);
-    const kind = b.kind ?? (parsed.families.has(sc.ENGINE_VLLM_NUM_REQUESTS_RUNNING) ? 'vllm' : parsed.families.has(sc.ENGINE_SGLANG_NUM_RUNNING_REQS) ? 'sglang' : undefined);
+    const kind = parsed.families.has(sc.ENGINE_VLLM_NUM_REQUESTS_RUNNING) ? 'vllm' : parsed.families.has(sc.ENGINE_SGLANG_NUM_RUNNING_REQS) ? 'sglang' : undefined;
     if (kind === undefined) throw new Error('no vLLM or SGLang series in the response');
+    if (kind !== b.kind) b.serverInfo = undefined;
     let snapshot: EngineSnapshot;
     if (kind === 'sglang') {
-      if (b.serverInfo === undefined) b.serverInfo = await this._get(`${b.config.url.replace(/\/$/, '')}/get_server_info`).then((r) => (r.status === 200 ? JSON.parse(r.body) : null), () => null);
+      if (b.serverInfo === undefined) b.serverInfo = await this._serverInfo(b, deadline);
       snapshot = mapSglang(parsed, b.serverInfo);
     } else {
       snapshot = kind === 'vllm' ? mapVllm(parsed) : mapSglang(parsed);
@@ -134,13 +141,36 @@ export class BackendPoller {
     return snapshot;
   }
 
-  /** GET with a timeout and a body cap, on node:http (not fetch: no other hook sees the polls). */
-  private _get(url: string): Promise<{ status: number; body: string; contentType: string }> {
+  /**
+   * SGLang's server arguments (capacity, page size, max running requests), or null when the
+   * endpoint answers with anything but JSON: its `/metrics` are read all the same.
+   */
+  private async _serverInfo(b: BackendState, deadline: number): Promise<unknown> {
+    try {
+      const r = await this._get(engineUrl(b.config.url, '/get_server_info'), deadline);
+      return r.status === 200 ? (JSON.parse(r.body) as unknown) : null;
+    } catch (err) {
+      this._reportOnce(b, `/get_server_info cannot be read (${err instanceof Error ? err.message : String(err)}); capacity unknown`);
+      return null;
+    }
+  }
+
+  /** Reports a problem of a backend once (until the poller is made again). */
+  private _reportOnce(b: BackendState, problem: string): void {
+    let seen = this._reported.get(b);
+    if (seen === undefined) this._reported.set(b, (seen = new Set()));
+    if (seen.has(problem) || seen.size > 100) return;
+    seen.add(problem);
+    log.warn(`backend ${b.url}: ${problem}`);
+  }
+
+  /** GET with a deadline and a body cap, on node:http (not fetch: no other hook sees the polls). */
+  private _get(url: string, deadline: number): Promise<{ status: number; body: string; contentType: string }> {
     return new Promise((resolve, reject) => {
       const u = new URL(url);
       const auth = u.username ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : undefined;
       const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = request(u, { method: 'GET', timeout: this._timeout, headers: { accept: 'text/plain, application/json' }, ...(auth !== undefined && { auth }) }, (res: IncomingMessage) => {
+      const req = request(u, { method: 'GET', headers: { accept: 'text/plain, application/json' }, ...(auth !== undefined && { auth }) }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -154,7 +184,9 @@ export class BackendPoller {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this._timeout} ms`)));
+      const timer = setTimeout(() => req.destroy(new Error(`no complete answer within ${this._timeout} ms`)), Math.max(0, deadline - Date.now()));
+      timer.unref();
+      req.on('close', () => clearTimeout(timer));
       req.on('error', (err: Error & { unreachable?: boolean }) => {
         err.unreachable ??= true; // refused, reset, timed out: the engine cannot be reached
         reject(err);

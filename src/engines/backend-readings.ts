@@ -99,11 +99,12 @@ export function backendReadings(prefix: string, backends: readonly BackendState[
   const hitWindow = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PREFIX_CACHE_HIT_RATE_WINDOW), 'gauge', 'Prefix-cache hit rate over the last 12 polls (tokens)');
   const capacity = r(sc.prefixed(prefix, sc.METRIC_BACKEND_CAPACITY_TOKENS), 'gauge', 'KV cache capacity in tokens');
   const engines = r(sc.prefixed(prefix, sc.METRIC_BACKEND_ENGINES), 'gauge', 'Engines behind the backend');
+  const used = r(sc.prefixed(prefix, sc.METRIC_BACKEND_USED_TOKENS), 'gauge', 'Tokens the KV cache holds now (SGLang num_used_tokens)');
   const prompt = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PROMPT_TOKENS_TOTAL), 'counter', 'Prompt tokens the engine processed');
   const generation = r(sc.prefixed(prefix, sc.METRIC_BACKEND_GENERATION_TOKENS_TOTAL), 'counter', 'Tokens the engine generated');
   const preemptions = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PREEMPTIONS_TOTAL), 'counter', 'Preemptions');
   const finished = r(sc.prefixed(prefix, sc.METRIC_BACKEND_REQUESTS_FINISHED_TOTAL), 'counter', 'Requests finished, by reason');
-  const out = [up, running, waiting, kv, hit, hitWindow, capacity, engines, prompt, generation, preemptions, finished];
+  const out = [up, running, waiting, kv, hit, hitWindow, capacity, engines, used, prompt, generation, preemptions, finished];
   const activePrograms = r(sc.prefixed(prefix, sc.METRIC_BACKEND_ACTIVE_PROGRAMS), 'gauge', 'Agent programs whose last request went to the backend');
   const programTokens = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PROGRAM_TOKENS), 'gauge', 'Context tokens of those programs, by status');
   const shared = r(sc.prefixed(prefix, sc.METRIC_BACKEND_SHARED_TOKENS), 'gauge', 'Reasoning programs\' tokens beyond what the KV cache holds');
@@ -135,6 +136,7 @@ export function backendReadings(prefix: string, backends: readonly BackendState[
     add(hitWindow, labels, windowHitRate(b.history));
     add(capacity, labels, s.cache.capacityTokens);
     add(engines, labels, s.engines);
+    add(used, labels, s.usedTokens);
     add(prompt, labels, s.promptTokens);
     add(generation, labels, s.generationTokens);
     add(preemptions, labels, s.preemptions);
@@ -146,8 +148,10 @@ export function backendReadings(prefix: string, backends: readonly BackendState[
 
 /**
  * Dynamo's aggregate: per worker KV blocks active / total and request slots active / total;
- * across workers the mean and standard deviation of load (KV blocks active / total) and the KV
- * hit rate from prefix-cache deltas over the history window, in percent.
+ * across workers the mean and (population) standard deviation of each worker's active KV blocks,
+ * as Dynamo's router scores load (ai-dynamo/dynamo lib/llm/src/kv_router/scoring.rs; its README:
+ * workers at 77 and 29 blocks give 53.0 / 24.0), and the KV hit rate from prefix-cache deltas over
+ * the history window, in percent. Active blocks are usage × total blocks when the engine reports usage.
  */
 export function dynamoReadings(backends: readonly BackendState[], labels: DynamoLabels): Reading[] {
   const r = (name: string, help: string): Reading => ({ name, type: 'gauge', help, samples: [] });
@@ -167,12 +171,15 @@ export function dynamoReadings(backends: readonly BackendState[], labels: Dynamo
     const worker = { [sc.LABEL_COMPONENT]: labels.component, [sc.LABEL_ENDPOINT]: labels.endpoint, [sc.LABEL_WORKER_ID]: b.name };
     const blocks = s.cache.numGpuBlocks ?? (s.cache.capacityTokens !== undefined && s.cache.blockSize !== undefined ? s.cache.capacityTokens / s.cache.blockSize : undefined);
     if (blocks !== undefined && s.kvCacheUsage !== undefined) {
-      active.samples.push({ labels: worker, value: Math.round(s.kvCacheUsage * blocks) });
+      const activeBlocks = Math.round(s.kvCacheUsage * blocks);
+      active.samples.push({ labels: worker, value: activeBlocks });
       total.samples.push({ labels: worker, value: blocks });
+      loads.push(activeBlocks);
     }
-    if (s.kvCacheUsage !== undefined) loads.push(s.kvCacheUsage);
     if (s.running !== undefined) slotsActive.samples.push({ labels: worker, value: s.running });
-    if (b.config.slots !== undefined) slotsTotal.samples.push({ labels: worker, value: b.config.slots });
+    // Slots from the engine's own arguments (SGLang's max_running_requests), else the configuration.
+    const slots = s.totalSlots ?? b.config.slots;
+    if (slots !== undefined) slotsTotal.samples.push({ labels: worker, value: slots });
     const first = b.history.find((h) => h.snapshot.prefixCacheQueries !== undefined);
     if (first !== undefined && s.prefixCacheQueries !== undefined && s.prefixCacheHits !== undefined) {
       dQueries += s.prefixCacheQueries - (first.snapshot.prefixCacheQueries as number);
@@ -204,7 +211,11 @@ export function thunderAgentView(backends: readonly BackendState[], intervalMs: 
         num_requests_running: s.running ?? null,
         num_requests_waiting: s.waiting ?? null,
         kv_cache_usage_perc: s.kvCacheUsage ?? null,
-        prefix_cache_hit_rate: windowHitRate(b.history) ?? s.prefixCacheHitRate ?? null,
+        // As ThunderAgent computes it: since the engine started (hits / queries); the window rate apart.
+        prefix_cache_hit_rate: s.prefixCacheHitRate ?? null,
+        prefix_cache_hit_rate_window: windowHitRate(b.history) ?? null,
+        used_tokens: s.usedTokens ?? null,
+        total_slots: s.totalSlots ?? b.config.slots ?? null,
         prefix_cache_queries: s.prefixCacheQueries ?? null,
         prefix_cache_hits: s.prefixCacheHits ?? null,
         prompt_tokens_total: s.promptTokens ?? null,

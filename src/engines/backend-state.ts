@@ -61,3 +61,15 @@ export function windowHitRate(history: readonly TimedSnapshot[]): number | undef
   return dq > 0 && dh >= 0 ? dh / dq : undefined;
 }
 
+
+/**
+ * The URL of an engine endpoint (`/metrics`, `/get_server_info`) under a backend's URL, with
+ * `new URL` semantics: the backend's own path is kept as a prefix, its query and credentials
+ * stay (`http://h:8000/?token=X` → `http://h:8000/metrics?token=X`).
+ */
+export function engineUrl(base: string, path: string): string {
+  const u = new URL(base);
+  u.pathname = u.pathname.replace(/\/$/, '') + path;
+  u.hash = '';
+  return u.toString();
+}

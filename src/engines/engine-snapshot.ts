@@ -5,6 +5,10 @@
  */
 import * as sc from '../semconv.js';
 import { samplesNamed, type PromParseResult, type PromSample } from '../prometheus/parse-prometheus-text.js';
+import { checkSnapshot, uniqueSamples } from './snapshot-checks.js';
+
+/** The samples of one series name, each label set once. */
+const named = (p: PromParseResult, name: string, problems: string[]): PromSample[] => uniqueSamples(samplesNamed(p, name), name, problems);
 
 export type EngineKind = 'vllm' | 'sglang' | 'skyrl';
 
@@ -36,6 +40,12 @@ export interface EngineSnapshot {
   preemptions?: number;
   finishedByReason: Record<string, number>;
   cache: CacheConfig;
+  /** SGLang's `num_used_tokens`: tokens the KV cache holds now. */
+  usedTokens?: number;
+  /** Request slots (max running requests) from the engine's own arguments (SGLang's server info). */
+  totalSlots?: number;
+  /** What the checks dropped or doubted, for the poller to report once (snapshot-checks.ts). */
+  problems?: string[];
 }
 
 /** The sum of the finite values; undefined when there are none (NaN everywhere is unknown, not 0). */
@@ -52,16 +62,17 @@ const positiveInt = (v: string | undefined): number | undefined => {
 
 /** vLLM, V1 names first, V0 names as fallback; every `engine` series aggregated. */
 export function mapVllm(p: PromParseResult): EngineSnapshot {
-  const running = samplesNamed(p, sc.ENGINE_VLLM_NUM_REQUESTS_RUNNING);
-  const waiting = samplesNamed(p, sc.ENGINE_VLLM_NUM_REQUESTS_WAITING);
-  const usage = first(samplesNamed(p, sc.ENGINE_VLLM_KV_CACHE_USAGE_PERC), samplesNamed(p, sc.ENGINE_VLLM_GPU_CACHE_USAGE_PERC));
-  const queries = first(samplesNamed(p, sc.ENGINE_VLLM_PREFIX_CACHE_QUERIES_TOTAL), samplesNamed(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_QUERIES_TOTAL));
-  const hits = first(samplesNamed(p, sc.ENGINE_VLLM_PREFIX_CACHE_HITS_TOTAL), samplesNamed(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_HITS_TOTAL));
+  const problems: string[] = [];
+  const running = named(p, sc.ENGINE_VLLM_NUM_REQUESTS_RUNNING, problems);
+  const waiting = named(p, sc.ENGINE_VLLM_NUM_REQUESTS_WAITING, problems);
+  const usage = first(named(p, sc.ENGINE_VLLM_KV_CACHE_USAGE_PERC, problems), named(p, sc.ENGINE_VLLM_GPU_CACHE_USAGE_PERC, problems));
+  const queries = first(named(p, sc.ENGINE_VLLM_PREFIX_CACHE_QUERIES_TOTAL, problems), named(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_QUERIES_TOTAL, problems));
+  const hits = first(named(p, sc.ENGINE_VLLM_PREFIX_CACHE_HITS_TOTAL, problems), named(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_HITS_TOTAL, problems));
   // Per-engine capacity from cache_config_info, for the weights and the total.
   const capacityByEngine = new Map<string, number>();
   let blockSize: number | undefined;
   let numGpuBlocks: number | undefined;
-  for (const s of samplesNamed(p, sc.ENGINE_VLLM_CACHE_CONFIG_INFO)) {
+  for (const s of named(p, sc.ENGINE_VLLM_CACHE_CONFIG_INFO, problems)) {
     const bs = positiveInt(s.labels['block_size']);
     const nb = positiveInt(s.labels['num_gpu_blocks']);
     blockSize ??= bs;
@@ -93,23 +104,23 @@ export function mapVllm(p: PromParseResult): EngineSnapshot {
   if (hh !== undefined) snapshot.prefixCacheHits = hh;
   if (q !== undefined && hh !== undefined && q > 0) snapshot.prefixCacheHitRate = hh / q;
   else {
-    const v0 = samplesNamed(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_HIT_RATE).find((s) => s.value >= 0);
+    const v0 = named(p, sc.ENGINE_VLLM_GPU_PREFIX_CACHE_HIT_RATE, problems).find((s) => s.value >= 0);
     if (v0 !== undefined) snapshot.prefixCacheHitRate = v0.value; // V0's gauge; -1 means unknown
   }
-  const prompt = sum(samplesNamed(p, sc.ENGINE_VLLM_PROMPT_TOKENS_TOTAL));
+  const prompt = sum(named(p, sc.ENGINE_VLLM_PROMPT_TOKENS_TOTAL, problems));
   if (prompt !== undefined) snapshot.promptTokens = prompt;
-  const gen = sum(samplesNamed(p, sc.ENGINE_VLLM_GENERATION_TOKENS_TOTAL));
+  const gen = sum(named(p, sc.ENGINE_VLLM_GENERATION_TOKENS_TOTAL, problems));
   if (gen !== undefined) snapshot.generationTokens = gen;
-  const pre = sum(samplesNamed(p, sc.ENGINE_VLLM_NUM_PREEMPTIONS_TOTAL));
+  const pre = sum(named(p, sc.ENGINE_VLLM_NUM_PREEMPTIONS_TOTAL, problems));
   if (pre !== undefined) snapshot.preemptions = pre;
-  for (const s of samplesNamed(p, sc.ENGINE_VLLM_REQUEST_SUCCESS_TOTAL)) {
+  for (const s of named(p, sc.ENGINE_VLLM_REQUEST_SUCCESS_TOTAL, problems)) {
     const reason = s.labels['finished_reason'] ?? 'unknown';
     snapshot.finishedByReason[reason] = (snapshot.finishedByReason[reason] ?? 0) + s.value;
   }
   if (blockSize !== undefined) snapshot.cache.blockSize = blockSize;
   if (numGpuBlocks !== undefined) snapshot.cache.numGpuBlocks = numGpuBlocks;
   if (capacityByEngine.size > 0) snapshot.cache.capacityTokens = [...capacityByEngine.values()].reduce((a, b) => a + b, 0);
-  return snapshot;
+  return checkSnapshot(snapshot, problems);
 }
 
 /**
@@ -118,27 +129,28 @@ export function mapVllm(p: PromParseResult): EngineSnapshot {
  * `GET /get_server_info` when given.
  */
 export function mapSglang(p: PromParseResult, serverInfo?: unknown): EngineSnapshot {
-  const running = samplesNamed(p, sc.ENGINE_SGLANG_NUM_RUNNING_REQS);
+  const problems: string[] = [];
+  const running = named(p, sc.ENGINE_SGLANG_NUM_RUNNING_REQS, problems);
   const snapshot: EngineSnapshot = { kind: 'sglang', engines: Math.max(1, running.length), finishedByReason: {}, cache: {} };
   const model = running[0]?.labels['model_name'];
   if (model !== undefined) snapshot.model = model;
   const r = sum(running);
   if (r !== undefined) snapshot.running = r;
-  const w = sum(samplesNamed(p, sc.ENGINE_SGLANG_NUM_QUEUE_REQS));
+  const w = sum(named(p, sc.ENGINE_SGLANG_NUM_QUEUE_REQS, problems));
   if (w !== undefined) snapshot.waiting = w;
-  const usage = samplesNamed(p, sc.ENGINE_SGLANG_TOKEN_USAGE).filter((s) => Number.isFinite(s.value));
+  const usage = named(p, sc.ENGINE_SGLANG_TOKEN_USAGE, problems).filter((s) => Number.isFinite(s.value));
   if (usage.length > 0) snapshot.kvCacheUsage = usage.reduce((s, x) => s + x.value, 0) / usage.length;
-  const prompt = sum(samplesNamed(p, sc.ENGINE_SGLANG_PROMPT_TOKENS_TOTAL));
+  const prompt = sum(named(p, sc.ENGINE_SGLANG_PROMPT_TOKENS_TOTAL, problems));
   if (prompt !== undefined) snapshot.promptTokens = prompt;
-  const gen = sum(samplesNamed(p, sc.ENGINE_SGLANG_GENERATION_TOKENS_TOTAL));
+  const gen = sum(named(p, sc.ENGINE_SGLANG_GENERATION_TOKENS_TOTAL, problems));
   if (gen !== undefined) snapshot.generationTokens = gen;
-  const cached = sum(samplesNamed(p, sc.ENGINE_SGLANG_CACHED_TOKENS_TOTAL));
+  const cached = sum(named(p, sc.ENGINE_SGLANG_CACHED_TOKENS_TOTAL, problems));
   if (cached !== undefined && prompt !== undefined) {
     snapshot.prefixCacheHits = cached;
     snapshot.prefixCacheQueries = prompt;
     if (prompt > 0) snapshot.prefixCacheHitRate = cached / prompt;
   }
-  const aborted = sum(samplesNamed(p, sc.ENGINE_SGLANG_NUM_ABORTED_REQUESTS_TOTAL));
+  const aborted = sum(named(p, sc.ENGINE_SGLANG_NUM_ABORTED_REQUESTS_TOTAL, problems));
   if (aborted !== undefined) snapshot.finishedByReason['abort'] = aborted;
   const capacity = sglangCapacity(serverInfo);
   if (capacity !== undefined) snapshot.cache.capacityTokens = capacity;
@@ -149,7 +161,11 @@ export function mapSglang(p: PromParseResult, serverInfo?: unknown): EngineSnaps
     snapshot.cache.blockSize = page;
     if (capacity !== undefined) snapshot.cache.numGpuBlocks = Math.floor(capacity / page);
   }
-  return snapshot;
+  const used = sum(named(p, sc.ENGINE_SGLANG_NUM_USED_TOKENS, problems));
+  if (used !== undefined) snapshot.usedTokens = used;
+  const slots = sglangMaxRunning(serverInfo);
+  if (slots !== undefined) snapshot.totalSlots = slots;
+  return checkSnapshot(snapshot, problems);
 }
 
 /** `max_total_num_tokens` (top level or under `server_info`), else the largest `internal_states[].memory_usage.token_capacity`. */
@@ -204,4 +220,12 @@ export function mapSkyrl(json: unknown): EngineSnapshot {
   if (usageN > 0) snapshot.kvCacheUsage = usage / usageN;
   if (capacity > 0) snapshot.cache.capacityTokens = capacity;
   return snapshot;
+}
+
+/** `max_running_requests` of SGLang's server arguments (top level or under `server_info`). */
+export function sglangMaxRunning(info: unknown): number | undefined {
+  if (info === null || typeof info !== 'object') return undefined;
+  const o = info as Record<string, unknown>;
+  const v = o['max_running_requests'] ?? (o['server_info'] as Record<string, unknown> | undefined)?.['max_running_requests'];
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
 }

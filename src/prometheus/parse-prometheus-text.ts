@@ -95,6 +95,8 @@ export function parsePrometheusText(text: string): PromParseResult {
     while (i < lineEnd && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
     if (i >= lineEnd) continue;
     if (text.charCodeAt(i) === 35 /* # */) {
+      // OpenMetrics ends the exposition at `# EOF`: nothing after it is read.
+      if (lineEnd - i === 5 && text.startsWith('# EOF', i)) break;
       if (!readComment(text, i + 1, lineEnd, family)) skipped++;
       current = undefined;
       continue;

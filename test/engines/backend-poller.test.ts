@@ -114,10 +114,23 @@ describe('readings by hand', () => {
     expect(out['llm_kv_blocks_total']).toEqual([['w1', 100], ['w2', 100]]);
     expect(out['llm_requests_active_slots']).toEqual([['w1', 3], ['w2', 1]]);
     expect(out['llm_requests_total_slots']).toEqual([['w1', 8]]);
-    expect(out['llm_load_avg']![0]![1]).toBeCloseTo(0.21, 12);
-    expect(out['llm_load_std']![0]![1]).toBeCloseTo(0.19, 12);
+    // Load is each worker's active KV blocks (Dynamo's scoring.rs), not its usage fraction.
+    expect(out['llm_load_avg']![0]![1]).toBeCloseTo(21, 12);
+    expect(out['llm_load_std']![0]![1]).toBeCloseTo(19, 12);
     expect(out['llm_kv_hit_rate_percent']![0]![1]).toBeCloseTo((100 * (800 + 200)) / (1000 + 1000), 12);
     expect(windowHitRate(a.history)).toBe(0.8);
+  });
+
+  test("Dynamo's load as its README prints it (workers at 77 and 29 blocks: 53.0 / 24.0), and workers of different sizes", () => {
+    const load = (workers: [string, number, number][]) => {
+      const out = Object.fromEntries(dynamoReadings(workers.map(([id, usage, blocks]) => state(id, usage, blocks, 0, [0, 0], [0, 0])), { component: 'backend', endpoint: 'generate' }).map((r) => [r.name, r.samples.map((x) => x.value)]));
+      return [out['llm_load_avg']![0], out['llm_load_std']![0]];
+    };
+    expect(load([['w1', 0.77, 100], ['w2', 0.29, 100]])).toEqual([53, 24]);
+    // 50 of 100 blocks and 50 of 200 blocks: equal load in blocks, though the usage fractions (0.5, 0.25) differ.
+    expect(load([['w1', 0.5, 100], ['w2', 0.25, 200]])).toEqual([50, 0]);
+    // 30 of 100 and 150 of 200: mean 90, population standard deviation 60.
+    expect(load([['w1', 0.3, 100], ['w2', 0.75, 200]])).toEqual([90, 60]);
   });
 
   test('the aggregate reads back what Dynamo itself prints', () => {
