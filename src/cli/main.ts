@@ -24,8 +24,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'watch') {
     const { values } = parseArgs({ args: rest, options: { backend: { type: 'string', multiple: true }, port: { type: 'string', default: '9464' }, host: { type: 'string', default: '127.0.0.1' }, interval: { type: 'string', default: '5s' }, prefix: { type: 'string', default: 'agentic' } } });
     if (values.backend === undefined || values.backend.length === 0) throw new UsageError('watch needs at least one --backend URL');
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port}'`);
+    const port = /^\d{1,5}$/.test(values.port) ? Number(values.port) : NaN;
+    if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be an integer 0..65535, got '${values.port}'`);
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(values.prefix)) throw new UsageError(`--prefix must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got '${values.prefix}'`);
     let intervalMs: number;
     try {
       intervalMs = parseInterval(values.interval);

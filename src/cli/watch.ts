@@ -37,9 +37,9 @@ export function parseBackend(v: string): BackendConfig {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`--backend must be a URL like http://127.0.0.1:8000, got '${v}'`);
+    throw new Error(`--backend must be a URL like http://127.0.0.1:8000, got '${withoutCredentials(v)}'`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`--backend must be http:// or https://, got '${v}'`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`--backend must be http:// or https://, got '${withoutCredentials(v)}'`);
   return m ? { url, kind: m[1] as BackendConfig['kind'] & string } : { url };
 }
 
@@ -99,4 +99,9 @@ export async function watch(options: WatchOptions): Promise<number> {
 function text(args: unknown[]): string {
   const words = args[0] === PACKAGE_NAME ? args.slice(1) : args;
   return words.map((w) => (w instanceof Error ? w.message : String(w))).join(' ');
+}
+
+/** A URL as an error message may show it: no `user:password@`. */
+function withoutCredentials(v: string): string {
+  return v.replace(/\/\/[^@/]*@/, '//');
 }
