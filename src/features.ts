@@ -8,7 +8,8 @@ import type { Meter } from '@opentelemetry/api';
 import { BreakerRegistry } from './breakers/breaker-registry.js';
 import type { ResolvedConfig } from './config.js';
 import { EnginePollerFeature } from './engines/poller-feature.js';
-import type { Feature } from './feature.js';
+import type { AdmissionRequest, Feature } from './feature.js';
+import { log } from './util/log.js';
 import { Instruments } from './metrics/instruments.js';
 import { StepMetrics } from './metrics/step-metrics.js';
 import { TinyLlmMetrics } from './metrics/tinyllm-metrics.js';
@@ -49,6 +50,8 @@ export interface FeatureContext {
   backendsView: () => Record<string, unknown>;
   /** Whether the instrumentation is enabled now (metric callbacks register only then). */
   enabled: boolean;
+  /** Whether the engine metric producer is registered (the poller then publishes no observable gauges). */
+  produced: () => boolean;
 }
 
 export function buildFeatures(c: ResolvedConfig, x: FeatureContext): Features {
@@ -57,10 +60,30 @@ export function buildFeatures(c: ResolvedConfig, x: FeatureContext): Features {
   const tinyllm = new TinyLlmMetrics(instruments, breakers);
   tinyllm.enable(); // the facade works whether the hook is enabled or not; disable() takes its callback off
   const profiles = new ProfilesFeature(x.programs, x.writer);
-  const poller = new EnginePollerFeature(c.backends, { prefix: c.metricPrefix, pollIntervalMs: c.pollIntervalMs, pollTimeoutMs: c.pollTimeoutMs, meter: x.meter }, breakers, () => Object.values(profiles.views.programs()));
+  const poller = new EnginePollerFeature(c.backends, { prefix: c.metricPrefix, pollIntervalMs: c.pollIntervalMs, pollTimeoutMs: c.pollTimeoutMs, meter: x.meter }, breakers, () => Object.values(profiles.views.programs()), x.produced);
   const status = c.statusServer === undefined ? undefined : new StatusFeature(c.statusServer, () => profiles.api(), x.backendsView);
   const list: Feature[] = [instruments, new StepMetrics(instruments, x.providerName), tinyllm, breakers, profiles, x.omni, x.listeners];
   if (c.backends.length > 0) list.push(poller);
   if (status !== undefined) list.push(status);
   return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), admit: list.filter((f) => f.admit !== undefined && (f !== breakers || c.circuitBreaker.failFast)), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
+}
+
+/**
+ * Asks every admitting feature: the first error refuses the request; holds are awaited
+ * together; a feature that throws is reported and lets the request go.
+ */
+export function admitAll(features: readonly Feature[], request: AdmissionRequest): Error | undefined | Promise<void> {
+  const holds: Promise<void>[] = [];
+  for (const f of features) {
+    let answer: Error | undefined | Promise<void>;
+    try {
+      answer = f.admit?.(request);
+    } catch (err) {
+      log.error(`${f.name}: admission failed; the request goes`, err);
+      continue;
+    }
+    if (answer instanceof Promise) holds.push(answer);
+    else if (answer !== undefined) return answer;
+  }
+  return holds.length === 0 ? undefined : Promise.all(holds).then(() => undefined);
 }

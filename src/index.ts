@@ -11,6 +11,7 @@ export type { ProfilesApi } from './profiles/profiles-feature.js';
 export type { ProgramProfile, ProgramView } from './profiles/program-profiles.js';
 export { STEP_CSV_HEADER } from './profiles/step-csv.js';
 export type { BackendsApi } from './engines/poller-feature.js';
+export type { EngineMetricProducer } from './engines/engine-metric-producer.js';
 export type { BackendConfig, BackendState, TimedSnapshot } from './engines/backend-state.js';
 export type { EngineKind, EngineSnapshot } from './engines/engine-snapshot.js';
 export type { TinyLlmMetrics, CacheType, RequestType } from './metrics/tinyllm-metrics.js';

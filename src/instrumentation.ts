@@ -11,9 +11,10 @@
 import { metrics, trace, type Meter, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { resolveConfig, type ResolvedConfig } from './config.js';
-import type { AdmissionRequest, Feature } from './feature.js';
+import type { Feature } from './feature.js';
 import type { BackendsApi } from './engines/poller-feature.js';
-import { buildFeatures, type Features } from './features.js';
+import { EngineMetricProducer } from './engines/engine-metric-producer.js';
+import { admitAll, buildFeatures, type Features } from './features.js';
 import { createCompletionInterceptor, type ArrivedRequest } from './http/completion-interceptor.js';
 import { getGlobalDispatcher, interceptDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { PropagationPolicy } from './http/propagation-policy.js';
@@ -52,6 +53,7 @@ export class AgenticInstrumentation {
   private _installed: Dispatcher | undefined;
   private _previous: Dispatcher | undefined;
   private _writer: StepProfileWriter | undefined;
+  private _producer: EngineMetricProducer | undefined;
 
   constructor(config: AgenticInstrumentationConfig = {}) {
     this._meter = metrics.getMeter(PACKAGE_NAME, PACKAGE_VERSION);
@@ -71,7 +73,7 @@ export class AgenticInstrumentation {
       propagateTraceContext: (origin) => this._config.propagateTraceContext && this._propagation.allows(origin),
       captureContent: () => this._stepDeps.captureContent,
       beginStep: (arrived) => this._beginStep(arrived),
-      admit: (programId, origin) => (this._features.admit.length === 0 ? undefined : this._admit({ programId, origin, backend: backendOf(origin) })),
+      admit: (programId, origin) => (this._features.admit.length === 0 ? undefined : admitAll(this._features.admit, { programId, origin, backend: backendOf(origin) })),
     });
     if (this._config.enabled) this.enable();
   }
@@ -147,6 +149,20 @@ export class AgenticInstrumentation {
     this._each('updateMetricInstruments', (f) => f.updateMetricInstruments?.(this._meter));
   }
 
+  /**
+   * The engine series as a MetricProducer: register it on your metric readers
+   * (`new PrometheusExporter({ metricProducers: [instrumentation.engineMetricProducer()] })`) and
+   * a backend that is down, renamed or removed leaves no series behind, which the SDK's
+   * observable gauges cannot promise under cumulative temporality. The gauges then go.
+   */
+  engineMetricProducer(): EngineMetricProducer {
+    if (this._producer === undefined) {
+      this._producer = new EngineMetricProducer(() => this._features.poller.readings());
+      this._features.poller.useProducer();
+    }
+    return this._producer;
+  }
+
   /** The polled engines: their state, and ThunderAgent's `GET /metrics` JSON view. */
   get backends(): BackendsApi {
     return this._features.poller.api(this._config.pollIntervalMs);
@@ -220,28 +236,13 @@ export class AgenticInstrumentation {
       providerName: () => this._stepDeps.providerName,
       backendsView: () => this.backends.snapshot(),
       enabled: this._enabled,
+      produced: () => this._producer !== undefined,
     });
   }
 
   /** Runs `fn` for every feature, each isolated from the others. */
   private _each(what: string, fn: (f: Feature) => void): void {
     for (const f of this._features.list) guard(f, what, () => fn(f));
-  }
-
-  private _admit(request: AdmissionRequest): Error | undefined | Promise<void> {
-    const holds: Promise<void>[] = [];
-    for (const f of this._features.admit) {
-      let answer: Error | undefined | Promise<void>;
-      try {
-        answer = f.admit?.(request);
-      } catch (err) {
-        log.error(`${f.name}: admission failed; the request goes`, err);
-        continue;
-      }
-      if (answer instanceof Promise) holds.push(answer);
-      else if (answer !== undefined) return answer;
-    }
-    return holds.length === 0 ? undefined : Promise.all(holds).then(() => undefined);
   }
 
   private _beginStep(arrived: ArrivedRequest): AgentStep {

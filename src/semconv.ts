@@ -218,6 +218,7 @@ export type BreakerStateName = typeof BREAKER_STATE_CLOSED | typeof BREAKER_STAT
 /** The poller's labels: a backend's identity, its kind and model, a finished reason, Dynamo's. */
 export const LABEL_BACKEND_URL = 'backend.url' as const;
 export const LABEL_BACKEND_KIND = 'backend.kind' as const;
+export const LABEL_BACKEND_NAME = 'backend.name' as const;
 export const LABEL_FINISHED_REASON = 'reason' as const;
 export const LABEL_STATUS = 'status' as const;
 export const LABEL_COMPONENT = 'component' as const;
@@ -227,6 +228,7 @@ export const PROGRAM_STATUS_ACTING = 'acting' as const;
 
 /** The poller's series, after the prefix (`<prefix>_backend_up`, …). */
 export const METRIC_BACKEND_UP = 'backend_up' as const;
+export const METRIC_BACKEND_INFO = 'backend_info' as const;
 export const METRIC_BACKEND_REQUESTS_RUNNING = 'backend_requests_running' as const;
 export const METRIC_BACKEND_REQUESTS_WAITING = 'backend_requests_waiting' as const;
 export const METRIC_BACKEND_KV_CACHE_USAGE = 'backend_kv_cache_usage' as const;

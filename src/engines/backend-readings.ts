@@ -92,6 +92,7 @@ export interface DynamoLabels {
 export function backendReadings(prefix: string, backends: readonly BackendState[], programs: readonly ProgramOnBackend[] | undefined, dynamo: DynamoLabels = { component: 'backend', endpoint: 'generate' }): Reading[] {
   const r = (name: string, type: Reading['type'], help: string): Reading => ({ name, type, help, samples: [] });
   const up = r(sc.prefixed(prefix, sc.METRIC_BACKEND_UP), 'gauge', 'Whether the last poll of the backend succeeded');
+  const info = r(sc.prefixed(prefix, sc.METRIC_BACKEND_INFO), 'gauge', 'The model and engine kind an up backend serves (always 1)');
   const running = r(sc.prefixed(prefix, sc.METRIC_BACKEND_REQUESTS_RUNNING), 'gauge', 'Requests in the running batch, all engines');
   const waiting = r(sc.prefixed(prefix, sc.METRIC_BACKEND_REQUESTS_WAITING), 'gauge', 'Requests queued, all engines');
   const kv = r(sc.prefixed(prefix, sc.METRIC_BACKEND_KV_CACHE_USAGE), 'gauge', 'KV cache usage, 0..1, capacity-weighted over engines');
@@ -104,7 +105,7 @@ export function backendReadings(prefix: string, backends: readonly BackendState[
   const generation = r(sc.prefixed(prefix, sc.METRIC_BACKEND_GENERATION_TOKENS_TOTAL), 'counter', 'Tokens the engine generated');
   const preemptions = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PREEMPTIONS_TOTAL), 'counter', 'Preemptions');
   const finished = r(sc.prefixed(prefix, sc.METRIC_BACKEND_REQUESTS_FINISHED_TOTAL), 'counter', 'Requests finished, by reason');
-  const out = [up, running, waiting, kv, hit, hitWindow, capacity, engines, used, prompt, generation, preemptions, finished];
+  const out = [up, info, running, waiting, kv, hit, hitWindow, capacity, engines, used, prompt, generation, preemptions, finished];
   const activePrograms = r(sc.prefixed(prefix, sc.METRIC_BACKEND_ACTIVE_PROGRAMS), 'gauge', 'Agent programs whose last request went to the backend');
   const programTokens = r(sc.prefixed(prefix, sc.METRIC_BACKEND_PROGRAM_TOKENS), 'gauge', 'Context tokens of those programs, by status');
   const shared = r(sc.prefixed(prefix, sc.METRIC_BACKEND_SHARED_TOKENS), 'gauge', 'Reasoning programs\' tokens beyond what the KV cache holds');
@@ -115,17 +116,18 @@ export function backendReadings(prefix: string, backends: readonly BackendState[
     if (value !== undefined && Number.isFinite(value)) reading.samples.push({ labels, value });
   };
   for (const b of backends) {
-    const labels: Record<string, string> = { [sc.LABEL_BACKEND_URL]: b.url, [sc.LABEL_BACKEND_KIND]: b.kind ?? sc.LABEL_VALUE_UNKNOWN, [sc.LABEL_MODEL]: b.last?.snapshot.model ?? sc.LABEL_VALUE_UNKNOWN };
+    // A backend's series carry its identity alone (URL, configured name), so `up` is one series
+    // whatever the engine serves; what it serves is `backend_info`, which exists only while up.
+    const labels: Record<string, string> = { [sc.LABEL_BACKEND_URL]: b.url, [sc.LABEL_BACKEND_NAME]: b.name };
     add(up, labels, b.up ? 1 : 0);
-    if (programs !== undefined) {
+    if (b.up && b.last !== undefined) add(info, { ...labels, [sc.LABEL_MODEL]: b.last.snapshot.model ?? sc.LABEL_VALUE_UNKNOWN, [sc.LABEL_BACKEND_KIND]: b.kind ?? sc.LABEL_VALUE_UNKNOWN }, 1);
+    if (programs !== undefined && b.up) {
       const a = programAccounting(b, programs);
       add(activePrograms, labels, a.active_program_count);
       add(programTokens, { ...labels, [sc.LABEL_STATUS]: sc.PROGRAM_STATUS_REASONING }, a.reasoning_program_tokens);
       add(programTokens, { ...labels, [sc.LABEL_STATUS]: sc.PROGRAM_STATUS_ACTING }, a.acting_program_tokens);
-      if (b.up) {
-        add(shared, labels, a.shared_tokens);
-        add(overflow, labels, a.capacity_overflow);
-      }
+      add(shared, labels, a.shared_tokens);
+      add(overflow, labels, a.capacity_overflow);
     }
     const s = b.up ? b.last?.snapshot : undefined;
     if (s === undefined) continue; // down: only `up`, no stale values

@@ -9,7 +9,7 @@ import type { Feature } from '../feature.js';
 import { now } from '../util/clock.js';
 import { BackendGauges } from './backend-gauges.js';
 import { BackendPoller } from './backend-poller.js';
-import { thunderAgentView, type ProgramOnBackend } from './backend-readings.js';
+import { backendReadings, thunderAgentView, type ProgramOnBackend, type Reading } from './backend-readings.js';
 import type { BackendConfig, BackendState } from './backend-state.js';
 
 /** `instrumentation.backends`. */
@@ -27,12 +27,15 @@ export class EnginePollerFeature implements Feature {
   private readonly _gauges: BackendGauges;
   private _meter: Meter;
   private _enabled = false;
+  private readonly _prefix: string;
 
   constructor(
     backends: readonly BackendConfig[],
     options: { prefix: string; pollIntervalMs: number; pollTimeoutMs: number | undefined; meter: Meter },
     breakers: BreakerRegistry,
     private readonly _programs: () => readonly ProgramOnBackend[],
+    /** True once the application registered the engine metric producer: no observable gauges then. */
+    private readonly _produced: () => boolean = () => false,
   ) {
     const pollerOptions: ConstructorParameters<typeof BackendPoller>[1] = {
       pollIntervalMs: options.pollIntervalMs,
@@ -43,19 +46,30 @@ export class EnginePollerFeature implements Feature {
     if (options.pollTimeoutMs !== undefined) pollerOptions.pollTimeoutMs = options.pollTimeoutMs;
     this.poller = new BackendPoller([...backends], pollerOptions);
     this._gauges = new BackendGauges(options.prefix, () => this.poller.backends, _programs);
+    this._prefix = options.prefix;
     this._meter = options.meter;
   }
 
   updateMetricInstruments(meter: Meter): void {
     this._meter = meter;
-    if (this._enabled) this._gauges.updateMetricInstruments(meter);
+    if (this._enabled && !this._produced()) this._gauges.updateMetricInstruments(meter);
   }
 
   enable(): void {
     if (this._enabled) return;
     this._enabled = true;
-    this._gauges.updateMetricInstruments(this._meter);
+    if (!this._produced()) this._gauges.updateMetricInstruments(this._meter);
     this.poller.start();
+  }
+
+  /** The series the backends' state gives now (for the metric producer); none while disabled. */
+  readings(): Reading[] {
+    return this._enabled ? backendReadings(this._prefix, this.poller.backends, this._programs()) : [];
+  }
+
+  /** The producer took over: the observable gauges go. */
+  useProducer(): void {
+    this._gauges.dispose();
   }
 
   disable(): void {

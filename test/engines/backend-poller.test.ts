@@ -187,7 +187,7 @@ describe('in-process: gauges and the ThunderAgent view against the simulator', (
       expect(value('agentic_backend_requests_running', vllm.url)).toBe(0);
       expect(value('agentic_backend_active_programs', sglang.url)).toBe(0); // p1's last request went to vLLM
       expect(value('agentic_backend_active_programs', vllm.url)).toBe(1);
-      const kinds = metrics.get('agentic_backend_up')!.dataPoints.map((d) => d.attributes['backend.kind']).sort();
+      const kinds = metrics.get('agentic_backend_info')!.dataPoints.map((d) => d.attributes['backend.kind']).sort();
       expect(kinds).toEqual(['sglang', 'vllm']);
       // ThunderAgent's GET /metrics, on the status server.
       const port = (await h.instrumentation.statusServerPort())!;

@@ -87,8 +87,12 @@ describe.skipIf(!hasPrometheus)('agentic-otel watch scraped by Prometheus', () =
       expect(await one(`agentic_backend_capacity_tokens{${l}}`)).toBe(4096 * 16);
       expect(await one(`llm_kv_blocks_total{worker_id="${sim.url}"}`)).toBe(4096);
     }
-    expect((await query('agentic_backend_up')).map((r) => [r.labels['backend_url'], r.labels['backend_kind'], r.value]).sort()).toEqual([
-      [refused, 'unknown', 0], [vllm.url, 'vllm', 1], [sglang.url, 'sglang', 1],
+    expect((await query('agentic_backend_up')).map((r) => [r.labels['backend_url'], r.value]).sort()).toEqual([
+      [refused, 0], [vllm.url, 1], [sglang.url, 1],
+    ].sort());
+    // What an up backend serves is its info series; a down one has none.
+    expect((await query('agentic_backend_info')).map((r) => [r.labels['backend_url'], r.labels['backend_kind']]).sort()).toEqual([
+      [vllm.url, 'vllm'], [sglang.url, 'sglang'],
     ].sort());
     expect((await query('agentic_backend_finished_total')).length).toBe(0); // no such series: the name is requests_finished
     expect(await one(`sum(agentic_backend_requests_finished_total{backend_url="${vllm.url}"})`)).toBe(6);
