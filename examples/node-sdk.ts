@@ -25,7 +25,8 @@ endpoint ??= receiver!.url;
 
 // 2. The SDK, with our instrumentation registered like any other.
 const instrumentation = new AgenticInstrumentation({ providerName: 'vllm' });
-const prometheus = new PrometheusExporter({ port: Number(process.env['PROMETHEUS_PORT'] ?? 9464) });
+// The engine metric producer: engine series (when `backends` are configured) with no stale series.
+const prometheus = new PrometheusExporter({ port: Number(process.env['PROMETHEUS_PORT'] ?? 9464), metricProducers: [instrumentation.engineMetricProducer()] });
 const sdk = new NodeSDK({
   serviceName: 'agentic-otel-example',
   traceExporter: new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }),
