@@ -6,19 +6,15 @@
  * keep a series that is no longer observed.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider, type MetricData } from '@opentelemetry/sdk-metrics';
 import { setupHarness, type Harness } from '../utils/otel.js';
 import { TestMetricReader } from '../utils/metrics.js';
 import { freePort } from '../utils/servers.js';
+import { hasPrometheus, startPrometheus, type RealPrometheus } from '../utils/prometheus.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 
 /** A vLLM-shaped engine whose state the test sets: down (connections reset) or serving a model. */
 async function startEngine(): Promise<{ url: string; set(state: 'down' | { model: string }): void; close(): Promise<void> }> {
@@ -82,9 +78,8 @@ describe.skipIf(!hasPrometheus)('engine series in real Prometheus, through the S
   let engine: Awaited<ReturnType<typeof startEngine>>;
   let h: Harness;
   let exporter: PrometheusExporter;
-  let prom: ChildProcess;
+  let prom: RealPrometheus;
   let promUrl: string;
-  let dir: string;
 
   async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
     const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
@@ -110,28 +105,20 @@ describe.skipIf(!hasPrometheus)('engine series in real Prometheus, through the S
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agentic-otel-series-'));
     engine = await startEngine();
     const appPort = await freePort();
-    const promPort = await freePort();
     h = setupHarness({ backends: [{ url: engine.url, name: 'engine-a' }], pollIntervalMs: 60_000 });
     exporter = new PrometheusExporter({ port: appPort, host: '127.0.0.1', metricProducers: [h.instrumentation.engineMetricProducer()] });
     h.instrumentation.setMeterProvider(new MeterProvider({ readers: [exporter] }));
-    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:${appPort}']\n`);
-    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-    promUrl = `http://127.0.0.1:${promPort}`;
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(`${promUrl}/-/ready`).then((r) => r.ok, () => false)) break;
-      await sleep(200);
-    }
+    prom = await startPrometheus('app', `127.0.0.1:${appPort}`, 1);
+    promUrl = prom.url;
   }, 60_000);
 
   afterAll(async () => {
-    prom?.kill('SIGTERM');
+    prom?.close();
     await h?.shutdown();
     await exporter?.shutdown();
     await engine?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('down → up (model A) → model B → down: exactly the expected series after each change', async () => {

@@ -11,10 +11,6 @@
  * the test is skipped with a notice.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -22,8 +18,8 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { withProgram } from '../../src/index.js';
 import { setupHarness, type Harness } from '../utils/otel.js';
 import { freePort } from '../utils/servers.js';
+import { hasPrometheus, startPrometheus, type RealPrometheus } from '../utils/prometheus.js';
 
-const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 if (!hasPrometheus) console.warn('NOTICE: the `prometheus` binary is not installed; the real-Prometheus test is skipped (apt-get install prometheus)');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -33,9 +29,8 @@ describe.skipIf(!hasPrometheus)('TinyLLM PromQL queries against real Prometheus'
   let simB: Simulator;
   let h: Harness;
   let exporter: PrometheusExporter;
-  let prom: ChildProcess;
+  let prom: RealPrometheus;
   let promUrl: string;
-  let dir: string;
   const phase2 = { requests: 0, errors: 0, byGraph: { planner: 0, coder: 0 }, tokens: 0, hits: 0, misses: 0, nodes: { search: 0, edit: 0 }, queueWaits: [] as number[], rejected: 0 };
 
   async function query(q: string): Promise<{ status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } }> {
@@ -56,23 +51,15 @@ describe.skipIf(!hasPrometheus)('TinyLLM PromQL queries against real Prometheus'
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agentic-otel-prom-'));
     simA = await startSimulator({ decodeMsPerToken: 1 });
     simB = await startSimulator();
     await simB.refuse(true);
     const appPort = await freePort();
-    const promPort = await freePort();
     exporter = new PrometheusExporter({ port: appPort, host: '127.0.0.1' });
     h = setupHarness({ metricPrefix: 'tinyllm', circuitBreaker: { threshold: 3, cooldownMs: 3_600_000 } });
     h.instrumentation.setMeterProvider(new MeterProvider({ readers: [exporter] }));
-    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 2s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:${appPort}']\n`);
-    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-    promUrl = `http://127.0.0.1:${promPort}`;
-    for (let i = 0; i < 100; i++) {
-      const ok = await fetch(`${promUrl}/-/ready`).then((r) => r.ok, () => false);
-      if (ok) break;
-      await sleep(200);
-    }
+    prom = await startPrometheus('app', `127.0.0.1:${appPort}`, 2);
+    promUrl = prom.url;
 
     const m = h.instrumentation.metrics;
     const call = async (sim: Simulator, graph: 'planner' | 'coder', extra: Record<string, unknown>, fault?: string) => {
@@ -124,12 +111,11 @@ describe.skipIf(!hasPrometheus)('TinyLLM PromQL queries against real Prometheus'
   }, 90_000);
 
   afterAll(async () => {
-    prom?.kill('SIGTERM');
+    prom?.close();
     await h?.shutdown();
     await exporter?.shutdown();
     await simA?.close();
     await simB?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   // rate() extrapolates each series on its own, and never a counter below zero, which depends on

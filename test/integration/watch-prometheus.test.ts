@@ -6,15 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { freePort } from '../utils/servers.js';
+import { hasPrometheus, startPrometheus, type RealPrometheus } from '../utils/prometheus.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 if (!hasPrometheus) console.warn('NOTICE: the `prometheus` binary is not installed; the watch end-to-end test is skipped');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,9 +20,8 @@ describe.skipIf(!hasPrometheus)('agentic-otel watch scraped by Prometheus', () =
   let vllm: Simulator;
   let sglang: Simulator;
   let watcher: ChildProcess;
-  let prom: ChildProcess;
+  let prom: RealPrometheus;
   let promUrl: string;
-  let dir: string;
   let stdout = '';
   let stderr = '';
   const refused = 'http://127.0.0.1:1';
@@ -40,18 +37,14 @@ describe.skipIf(!hasPrometheus)('agentic-otel watch scraped by Prometheus', () =
   };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agentic-otel-watch-'));
     vllm = await startSimulator({ flavor: 'vllm', decodeMsPerToken: 1, maxRunning: 8 });
     sglang = await startSimulator({ flavor: 'sglang', decodeMsPerToken: 1 });
     const watchPort = await freePort();
-    const promPort = await freePort();
     watcher = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'watch', '--backend', vllm.url, '--backend', `sglang=${sglang.url}`, '--backend', refused, '--port', String(watchPort), '--interval', '300ms'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     watcher.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     watcher.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: watch\n    static_configs:\n      - targets: ['127.0.0.1:${watchPort}']\n`);
-    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-    promUrl = `http://127.0.0.1:${promPort}`;
-    for (let i = 0; i < 100 && !(await fetch(`${promUrl}/-/ready`).then((r) => r.ok, () => false)); i++) await sleep(200);
+    prom = await startPrometheus('watch', `127.0.0.1:${watchPort}`, 1);
+    promUrl = prom.url;
     // A workload on both engines, with a shared prefix so the prefix caches hit.
     await Promise.all([vllm, sglang].flatMap((sim) => Array.from({ length: 6 }, (_, i) =>
       fetch(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: sim.model, messages: [{ role: 'system', content: 'shared system prompt for every agent '.repeat(6) }, { role: 'user', content: `task ${i}` }], max_tokens: 5 + i }) }).then((r) => r.text()))));
@@ -65,11 +58,10 @@ describe.skipIf(!hasPrometheus)('agentic-otel watch scraped by Prometheus', () =
   }, 60_000);
 
   afterAll(async () => {
-    prom?.kill('SIGTERM');
+    prom?.close();
     if (watcher?.exitCode === null) watcher.kill('SIGKILL');
     await vllm?.close();
     await sglang?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('the scraped gauges equal the simulators\' state', async () => {
