@@ -167,10 +167,10 @@ function observe(
       clientTimeoutS: secondsOf(getHeader(headers, HEADER_STAINLESS_TIMEOUT)),
       fingerprint: text === undefined ? undefined : `${text.length}:${text.slice(0, 48)}${text.slice(-48)}`,
     });
-    const observing = observingHandler(handler, step, injected);
     const outOpts: Options = { ...opts, headers, body: outBody, [OBSERVED]: true };
-    /** Dispatches at `t`: the chat span starts, the trace context goes with the request. */
-    const send = (t: number): boolean => {
+    /** Dispatches at `t` through `inner`: the chat span starts, the trace context goes with the request. */
+    const send = (t: number, inner: Handler): boolean => {
+      const observing = observingHandler(inner, step, injected);
       const chatContext = step.dispatch(t);
       if (request !== undefined) request.json = undefined; // the messages were read; only the fields are kept
       // A request that carries trace context of the application's own keeps it.
@@ -186,15 +186,15 @@ function observe(
       }
     };
     const admission = host.admit(programId, origin);
-    if (admission instanceof Promise) return hold(admission, send, observing, handler);
+    if (admission instanceof Promise) return hold(admission, send, step, handler);
     if (admission !== undefined) {
       step.dispatch(arrive);
-      observing.fail(admission);
+      step.onError(admission, now());
       failHandler(handler, admission);
       return true;
     }
     // Nothing held the request: it is dispatched the instant it arrived, and pause is 0.
-    return send(arrive);
+    return send(arrive, handler);
   } catch (err) {
     if (prepared) throw err;
     log.error('could not observe a completion request; it is sent unobserved', err);
@@ -206,27 +206,25 @@ function observe(
  * A feature holds the request (an admission gate): the handler is connected at once, so an abort
  * while held reaches it; dispatched when the hold ends (the time held is pause), failed if it fails.
  */
-function hold(admission: Promise<void>, send: (t: number) => boolean, observing: ReturnType<typeof observingHandler>, handler: Handler): boolean {
+function hold(admission: Promise<void>, send: (t: number, inner: Handler) => boolean, step: AgentStep, handler: Handler): boolean {
   const early = new EarlyConnection();
   early.connect(handler);
+  const refuse = (error: Error): void => {
+    const t = now();
+    step.dispatch(t);
+    step.onError(error, t);
+    failHandler(handler, error);
+  };
   admission.then(
     () => {
-      if (early.reason !== undefined) {
-        observing.fail(early.reason);
-        failHandler(handler, early.reason);
-        return;
-      }
+      if (early.reason !== undefined) return refuse(early.reason);
       try {
-        send(now());
+        send(now(), early.wrap(handler)); // the dispatcher's connect is ours: the handler had its own
       } catch (err) {
         failHandler(handler, err as Error);
       }
     },
-    (err: unknown) => {
-      const error = err instanceof Error ? err : new Error(String(err));
-      observing.fail(error);
-      failHandler(handler, error);
-    },
+    (err: unknown) => refuse(err instanceof Error ? err : new Error(String(err))),
   );
   return true;
 }

@@ -72,3 +72,80 @@ describe('the request hook', () => {
     expect(sent[0]!.headers).toEqual(['content-length', String(out.length)]);
   });
 });
+
+describe('a feature that holds a request', () => {
+  function setup(admission: Promise<void>) {
+    const times: { dispatchedAt?: number; stepDispatchAt?: number; errors: unknown[] } = { errors: [] };
+    const step = {
+      dispatch: (t: number) => {
+        times.stepDispatchAt = t;
+        return context.active();
+      },
+      traceContextNotInjected() {},
+      onError: (e: unknown) => times.errors.push(e),
+      onResponseStart: () => false,
+      onResponseData() {},
+      onResponseEnd() {},
+    } as unknown as AgentStep;
+    const host: InterceptorHost = {
+      isEnabled: () => true,
+      isCompletionPath: () => true,
+      injectIncludeUsage: () => false,
+      propagateTraceContext: () => false,
+      captureContent: () => false,
+      beginStep: () => step,
+      admit: () => admission,
+    };
+    const calls: string[] = [];
+    let abort: ((e?: Error) => void) | undefined;
+    const handler = {
+      onConnect: (a: (e?: Error) => void) => {
+        calls.push('onConnect');
+        abort = a;
+      },
+      onHeaders: () => {
+        calls.push('onHeaders');
+        return true;
+      },
+      onData: () => true,
+      onComplete: () => calls.push('onComplete'),
+      onError: (e: Error) => calls.push(`onError ${e.message}`),
+    };
+    const dispatch = createCompletionInterceptor(host)((_opts, h) => {
+      times.dispatchedAt = performance.timeOrigin + performance.now();
+      (h as typeof handler).onConnect(() => {});
+      (h as typeof handler).onHeaders();
+      (h as typeof handler).onComplete();
+      return true;
+    });
+    dispatch({ origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: {}, body: '{"model":"m","stream":false}' }, handler as never);
+    return { times, calls, abortNow: (e: Error) => abort?.(e) };
+  }
+
+  test('is dispatched when the hold ends (the hold is pause), and the handler is connected once', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { times, calls } = setup(held);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(times.dispatchedAt).toBeUndefined();
+    const releasedAt = performance.timeOrigin + performance.now();
+    release();
+    await held;
+    await new Promise((r) => setImmediate(r));
+    expect(times.stepDispatchAt).toBeGreaterThanOrEqual(releasedAt);
+    expect(calls).toEqual(['onConnect', 'onHeaders', 'onComplete']);
+  });
+
+  test('an abort while held reaches the application with its reason; the request is never sent', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { times, calls, abortNow } = setup(held);
+    abortNow(new Error('the user gave up'));
+    release();
+    await held;
+    await new Promise((r) => setImmediate(r));
+    expect(times.dispatchedAt).toBeUndefined();
+    expect(calls).toEqual(['onConnect', 'onError the user gave up']);
+    expect(times.errors).toHaveLength(1);
+  });
+});
