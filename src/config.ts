@@ -26,6 +26,8 @@ export interface ResolvedConfig {
   readonly programIdleTimeoutMs: number;
   /** The directory of step_profiles.csv, when profiling is on. */
   readonly profileDir: string | undefined;
+  /** step_profiles.csv with `error_type` and `inference_s` after ThunderAgent's columns. */
+  readonly profileExtended: boolean;
   readonly statusServer: { readonly port: number; readonly host: string } | undefined;
   readonly metricPrefix: string;
   readonly circuitBreaker: { readonly threshold: number; readonly cooldownMs: number; readonly failFast: boolean };
@@ -57,6 +59,7 @@ export function resolveConfig(config: AgenticInstrumentationConfig, env: NodeJS.
     propagateTo: config.propagateTo,
     providerName: config.providerName ?? 'vllm',
     programIdleTimeoutMs: idle,
+    profileExtended: typeof config.profile === 'object' && config.profile.extended === true,
     profileDir: profiling ? (dir !== undefined && dir !== '' ? dir : join(tmpdir(), 'agentic_otel_profiles')) : undefined,
     statusServer: config.statusServer === undefined ? undefined : Object.freeze({ port: config.statusServer.port, host: config.statusServer.host ?? '127.0.0.1' }),
     metricPrefix: prefix,

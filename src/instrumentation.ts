@@ -24,6 +24,7 @@ import { OmniFeature } from './omni/omni-feature.js';
 import type { OmniRecorder } from './omni/omni-recorder.js';
 import type { ProfilesApi } from './profiles/profiles-feature.js';
 import { StepProfileWriter } from './profiles/step-profile-writer.js';
+import { STEP_CSV_EXTENDED_HEADER as EXTENDED, STEP_CSV_HEADER } from './profiles/step-csv.js';
 import { ProgramTracker } from './program/program-tracker.js';
 import { AgentStep, type StepDeps } from './steps/agent-step.js';
 import { RedirectFollow } from './steps/redirect-follow.js';
@@ -128,12 +129,11 @@ export class AgenticInstrumentation {
     return this._features.profiles.api();
   }
 
-  /** The status server's port once it listens (undefined when it is off or failed to start). */
+  /** The status server's port once it listens (undefined when off or failed). */
   statusServerPort(): Promise<number | undefined> {
     return this._features.status?.listening ?? Promise.resolve(undefined);
   }
 
-  /** Whether the hook is observing. */
   isEnabled(): boolean {
     return this._enabled;
   }
@@ -221,9 +221,10 @@ export class AgenticInstrumentation {
     this._propagation = new PropagationPolicy(resolved.propagateTo);
     // The program registry outlives a new configuration unless its eviction rule changed.
     if (this._programs === undefined || previous?.programIdleTimeoutMs !== resolved.programIdleTimeoutMs) this._programs = new ProgramTracker(resolved.programIdleTimeoutMs);
-    if (this._writer?.dir !== resolved.profileDir) {
+    const header = resolved.profileExtended ? EXTENDED : STEP_CSV_HEADER;
+    if (this._writer?.dir !== resolved.profileDir || this._writer?.header !== header) {
       void this._writer?.shutdown();
-      this._writer = resolved.profileDir === undefined ? undefined : new StepProfileWriter(resolved.profileDir);
+      this._writer = resolved.profileDir === undefined ? undefined : new StepProfileWriter(resolved.profileDir, undefined, header);
     }
     const old = this._features;
     if (old !== undefined) for (const f of old.list) if (!old.shared.has(f)) guard(f, 'shutdown', () => void f.shutdown?.());

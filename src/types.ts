@@ -69,8 +69,10 @@ export interface AgenticInstrumentationConfig {
    * `/profiles` views. `true` uses `<os tmpdir>/agentic_otel_profiles`. The environment variable
    * `AGENTIC_OTEL_PROFILE_DIR` also turns it on, with that directory.
    * @default false
+   * `extended: true` appends `error_type` and `inference_s` to ThunderAgent's eight columns (see
+   * the README for both headers); a file is never written in two shapes.
    */
-  profile?: boolean | { dir?: string };
+  profile?: boolean | { dir?: string; extended?: boolean };
   /**
    * Serve ThunderAgent's JSON views over HTTP: `GET /profiles`, `/profiles/{program_id}`,
    * `/programs`, `/health`. Off unless given.

@@ -6,7 +6,7 @@ import type { Feature, StepStart } from '../feature.js';
 import type { ProgramState, ProgramTracker } from '../program/program-tracker.js';
 import type { StepRecord } from '../types.js';
 import { ProgramProfiles, type ProgramProfile, type ProgramView } from './program-profiles.js';
-import { formatStepRow } from './step-csv.js';
+import { formatStepRow, STEP_CSV_EXTENDED_HEADER } from './step-csv.js';
 import { StepProfileWriter } from './step-profile-writer.js';
 
 /** `instrumentation.profiles`: ThunderAgent's per-program views. */
@@ -40,7 +40,7 @@ export class ProfilesFeature implements Feature {
 
   onStepEnd(record: StepRecord, _step: StepStart, program: ProgramState): void {
     this.views.add(program, record);
-    this._writer?.write(formatStepRow(record));
+    this._writer?.write(formatStepRow(record, this._writer.header === STEP_CSV_EXTENDED_HEADER));
   }
 
   async shutdown(): Promise<void> {

@@ -32,6 +32,9 @@ export interface ProgramProfile {
   p95_pause_s: number;
   p50_tool_call_s: number;
   p95_tool_call_s: number;
+  /** Ours: steps that failed (any `error.type`), and the model time of non-streamed steps. */
+  failed_steps: number;
+  avg_inference_s: number | null;
 }
 
 /** A program as ThunderAgent's `/programs` shows it. */
@@ -64,6 +67,9 @@ interface Sums {
   completionN: number;
   cached: number;
   cachedN: number;
+  failed: number;
+  inference: number;
+  inferenceN: number;
 }
 
 /** One program's aggregate, held by its registry entry. */
@@ -85,7 +91,7 @@ export class ProgramProfiles {
     let e = this._entries.get(program);
     if (e === undefined) {
       e = {
-        sums: { n: 0, prefill: 0, decode: 0, pause: 0, toolCall: 0, toolCallN: 0, kv: 0, kvN: 0, prompt: 0, promptN: 0, completion: 0, completionN: 0, cached: 0, cachedN: 0 },
+        sums: { n: 0, prefill: 0, decode: 0, pause: 0, toolCall: 0, toolCallN: 0, kv: 0, kvN: 0, prompt: 0, promptN: 0, completion: 0, completionN: 0, cached: 0, cachedN: 0, failed: 0, inference: 0, inferenceN: 0 },
         samples: { prefill: [], decode: [], pause: [], toolCall: [] },
         backend: undefined,
         totalTokens: undefined,
@@ -124,6 +130,11 @@ export class ProgramProfiles {
     if (record.cachedTokens !== undefined) {
       s.cached += record.cachedTokens;
       s.cachedN++;
+    }
+    if (record.errorType !== undefined) s.failed++;
+    if (p.inferenceS !== undefined) {
+      s.inference += round4(p.inferenceS);
+      s.inferenceN++;
     }
     if (record.backend !== undefined) e.backend = record.backend;
     if (record.totalTokens !== undefined) e.totalTokens = record.totalTokens;
@@ -189,6 +200,8 @@ function profileOf(e: ProfileEntry): ProgramProfile {
     p95_pause_s: quantile(e.samples.pause, 0.95),
     p50_tool_call_s: quantile(e.samples.toolCall, 0.5),
     p95_tool_call_s: quantile(e.samples.toolCall, 0.95),
+    failed_steps: s.failed,
+    avg_inference_s: avgOrNull(s.inference, s.inferenceN),
   };
 }
 

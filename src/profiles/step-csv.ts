@@ -7,6 +7,12 @@ import type { StepRecord } from '../types.js';
 
 /** The header line (without its newline). */
 export const STEP_CSV_HEADER = 'program_id,step_id,prefill_s,decode_s,pause_s,tool_call_s,kv_hit_rate,completed_at';
+/**
+ * The extended shape (`profile: { extended: true }`): ThunderAgent's eight columns first and
+ * unchanged, then what they cannot say: `error_type` (empty when the step succeeded) and
+ * `inference_s` (a non-streamed step's model time, start → end; empty when streamed).
+ */
+export const STEP_CSV_EXTENDED_HEADER = `${STEP_CSV_HEADER},error_type,inference_s`;
 
 /**
  * Seconds rounded to 4 decimals, printed as Python prints a float (`0.0`, `1.2345`,
@@ -36,7 +42,7 @@ export function programIdField(programId: string): string {
  * The row of one finished step, with its newline. kv_hit_rate is empty on a program's first
  * step (as ThunderAgent writes it) and when unknown; tool_call_s is 0 on the first step.
  */
-export function formatStepRow(record: StepRecord): string {
+export function formatStepRow(record: StepRecord, extended = false): string {
   const p = record.phases;
   const kv = record.stepId > 1 && record.kvHitRate !== undefined ? formatSeconds(record.kvHitRate) : '';
   return [
@@ -48,5 +54,6 @@ export function formatStepRow(record: StepRecord): string {
     formatSeconds(record.stepId > 1 ? p.toolCallS : 0),
     kv,
     formatSeconds(record.endTime / 1000),
+    ...(extended ? [csvField(record.errorType ?? ''), p.inferenceS === undefined ? '' : formatSeconds(p.inferenceS)] : []),
   ].join(',') + '\n';
 }

@@ -34,6 +34,10 @@ export interface WriterIo {
   write(fd: number, bytes: Buffer, offset: number, length: number): number;
   truncate(fd: number, size: number): void;
   close(fd: number): void;
+  /** The file's first line, when it exists (to check a header before appending). */
+  firstLine?(path: string): string | undefined;
+  /** Moves a file aside. */
+  rename?(from: string, to: string): void;
 }
 
 const nodeIo: WriterIo = {
@@ -45,6 +49,22 @@ const nodeIo: WriterIo = {
   write: (fd, bytes, offset, length) => fs.writeSync(fd, bytes, offset, length),
   truncate: (fd, size) => fs.ftruncateSync(fd, size),
   close: (fd) => fs.closeSync(fd),
+  firstLine: (path) => {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(path, 'r');
+      const buf = Buffer.alloc(512);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const text = buf.toString('utf8', 0, n);
+      const nl = text.indexOf('\n');
+      return nl === -1 ? text : text.slice(0, nl);
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  },
+  rename: (from, to) => fs.renameSync(from, to),
 };
 
 export class StepProfileWriter {
@@ -60,7 +80,12 @@ export class StepProfileWriter {
   /** Set while registered for the exit flush: from the first row queued until shutdown. */
   private _unregister: (() => void) | undefined;
 
-  constructor(readonly dir: string, private readonly _io: WriterIo = nodeIo) {
+  /**
+   * @param header the file's header line: ThunderAgent's, or the extended one. A file whose header
+   *   is another is moved aside (`step_profiles.<epoch ms>.csv`) rather than appended to: one file
+   *   never mixes two shapes.
+   */
+  constructor(readonly dir: string, private readonly _io: WriterIo = nodeIo, readonly header: string = STEP_CSV_HEADER) {
     this.path = join(dir, 'step_profiles.csv');
   }
 
@@ -129,6 +154,7 @@ export class StepProfileWriter {
     try {
       if (this._fd === undefined) {
         this._io.mkdir(this.dir);
+        this._moveAsideOtherShape();
         const { fd, size } = this._io.open(this.path);
         this._fd = fd;
         this._size = size;
@@ -143,7 +169,7 @@ export class StepProfileWriter {
       if (this._pending.length === 0) return this._recovered();
       const rows = this._pending;
       let text = rows.join('');
-      if (this._size === 0) text = `${STEP_CSV_HEADER}\n${text}`;
+      if (this._size === 0) text = `${this.header}\n${text}`;
       batch = Buffer.from(text, 'utf8');
       const before = this._size;
       this._pending = [];
@@ -208,6 +234,15 @@ export class StepProfileWriter {
     } catch {
       this._tail = batch.subarray(written);
     }
+  }
+
+  /** An existing file written in the other shape is moved aside, once, before the first append. */
+  private _moveAsideOtherShape(): void {
+    const first = this._io.firstLine?.(this.path);
+    if (first === undefined || first === '' || first === this.header) return;
+    const aside = join(this.dir, `step_profiles.${Date.now()}.csv`);
+    this._io.rename?.(this.path, aside);
+    log.info(`${this.path} has another header; moved aside to ${aside}, a new file is started`);
   }
 
   private _recovered(): void {
