@@ -65,7 +65,7 @@ export class AgenticInstrumentation {
       onStepEnd: (record, init) => this._stepEnded(record, init),
       onRedirect: (step, init, location) => this._redirects.await(step, init.fingerprint, location),
     };
-    this._omni = new OmniFeature(() => this._stepDeps.tracer, this._meter);
+    this._omni = new OmniFeature(() => this._stepDeps.tracer, this._meter, () => this._userConfig.omni?.tableRequests);
     this._applyConfig(config);
     this._interceptor = createCompletionInterceptor({
       isEnabled: () => this._enabled,

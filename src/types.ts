@@ -99,6 +99,12 @@ export interface AgenticInstrumentationConfig {
    * response when absent. Published as observable gauges and as `instrumentation.backends`.
    */
   backends?: { url: string; kind?: 'vllm' | 'sglang' | 'skyrl'; name?: string; slots?: number }[];
+  /**
+   * vLLM-omni: how many of the latest requests `instrumentation.omni`'s tables keep (the summary
+   * covers every request, in bounded memory).
+   * @default { tableRequests: 1000 }
+   */
+  omni?: { tableRequests?: number };
   /** @default 5000 */
   pollIntervalMs?: number;
   /** @default min(pollIntervalMs, 10000) */

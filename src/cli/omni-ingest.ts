@@ -1,15 +1,16 @@
 /**
  * `agentic-otel omni ingest <logfile>`: replays a vLLM-omni `--log-stats` log into traces
- * (OTLP/HTTP, when an endpoint is given) and prints the summary and tables.
+ * (OTLP/HTTP, when an endpoint is given) and prints the summary and tables, or NDJSON.
  *
  * Exporting needs the OpenTelemetry SDK and the OTLP/HTTP exporter, which this package does not
  * depend on: they are loaded when asked for, and a clear message says what to install.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { trace, type TracerProvider } from '@opentelemetry/api';
-import { readOmniLog } from '../omni/omni-log-reader.js';
+import { OmniLogLineReader } from '../omni/omni-log-reader.js';
 import { OmniRecorder } from '../omni/omni-recorder.js';
-import { checkInvariants, formatSummary, formatTable } from '../omni/omni-stats.js';
+import { checkInvariants, computeE2E, formatSummary, formatTable } from '../omni/omni-stats.js';
 import { metrics } from '@opentelemetry/api';
 
 export interface OmniIngestOptions {
@@ -17,32 +18,49 @@ export interface OmniIngestOptions {
   otlpEndpoint: string | undefined;
 }
 
-/** Runs the command; resolves with the exit code. */
+/** Violations listed in full, at most; beyond, they are counted. */
+const MAX_LISTED_VIOLATIONS = 100;
+
+/**
+ * Runs the command; resolves with the exit code. The log is read line by line and each request
+ * handled as it is complete, so memory stays bounded whatever the log's size: the summary is
+ * aggregated incrementally, the tables keep the latest requests, and `--json` writes NDJSON as it
+ * reads (one `request` line per request, then one `summary` line).
+ */
 export async function omniIngest(file: string, options: OmniIngestOptions): Promise<number> {
-  const text = await readFile(file, 'utf8');
-  const reading = readOmniLog(text);
   let provider: (TracerProvider & { shutdown(): Promise<void> }) | undefined;
   if (options.otlpEndpoint !== undefined) provider = await otlpProvider(options.otlpEndpoint);
   const tracer = (provider ?? trace.getTracerProvider()).getTracer('agentic-otel-omni-ingest');
   const recorder = new OmniRecorder(() => tracer, metrics.getMeter('agentic-otel-omni-ingest'));
-  const violations: string[] = [];
-  for (const record of reading.records) {
-    for (const v of checkInvariants(record)) violations.push(`${record.requestId}: ${v.invariant} reported ${v.reported}, parts sum to ${v.expected}`);
-    recorder.recordParsed(record);
-  }
-  await provider?.shutdown();
   const out = process.stdout;
+  const violations: string[] = [];
+  let violationCount = 0;
+  let records = 0;
+  const reader = new OmniLogLineReader((record) => {
+    records++;
+    const found = checkInvariants(record).map((v) => `${record.requestId}: ${v.invariant} reported ${v.reported}, parts sum to ${v.expected}`);
+    violationCount += found.length;
+    for (const v of found) if (violations.length < MAX_LISTED_VIOLATIONS) violations.push(v);
+    recorder.recordParsed(record);
+    if (options.json) out.write(JSON.stringify({ type: 'request', request_id: record.requestId, ...computeE2E(record), violations: found }) + '\n');
+  });
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) reader.line(line);
+  reader.end();
+  await provider?.shutdown();
+  const read = { ...reader.counts };
   if (options.json) {
-    out.write(JSON.stringify({ ...recorder.summary.toJSON(), read: { timingLines: reading.timingLines, summaryBlocks: reading.summaryBlocks, skippedLines: reading.skippedLines }, violations }, null, 2) + '\n');
+    out.write(JSON.stringify({ type: 'summary', summary: recorder.summary.summary(), read, violations, violation_count: violationCount }) + '\n');
     return 0;
   }
-  out.write(`read ${reading.timingLines} [OmniTiming] lines and ${reading.summaryBlocks} summary blocks; skipped ${reading.skippedLines} other lines\n`);
-  if (provider !== undefined) out.write(`exported ${reading.records.length} omni.request traces to ${options.otlpEndpoint}\n`);
+  out.write(`read ${read.timingLines} [OmniTiming] lines and ${read.summaryBlocks} summary blocks; skipped ${read.skippedLines} other lines\n`);
+  if (provider !== undefined) out.write(`exported ${records} omni.request traces to ${options.otlpEndpoint}\n`);
   out.write('\n' + formatSummary(recorder.summary.summary()));
-  out.write('\n' + formatTable('E2E (per request)', recorder.summary.e2eTable()));
-  out.write('\n' + formatTable('Stages (per stage and request)', recorder.summary.stageTable()));
-  out.write('\n' + formatTable('Transfers (per edge and request)', recorder.summary.transferTable()));
-  out.write(violations.length === 0 ? '\ninvariants: all hold\n' : `\ninvariant violations:\n${violations.map((v) => `  ${v}`).join('\n')}\n`);
+  out.write('\n' + formatTable('E2E (per request, the latest)', recorder.summary.e2eTable()));
+  out.write('\n' + formatTable('Stages (per stage and request, the latest)', recorder.summary.stageTable()));
+  out.write('\n' + formatTable('Transfers (per edge and request, the latest)', recorder.summary.transferTable()));
+  if (violationCount === 0) out.write('\ninvariants: all hold\n');
+  else out.write(`\ninvariant violations (${violationCount}${violationCount > violations.length ? `, the first ${violations.length}` : ''}):\n${violations.map((v) => `  ${v}`).join('\n')}\n`);
   return 0;
 }
 

@@ -7,10 +7,11 @@ export class OmniFeature implements Feature {
   readonly name = 'omni';
   private _recorder: OmniRecorder | undefined;
 
-  constructor(private readonly _tracer: () => Tracer, private _meter: Meter) {}
+  constructor(private readonly _tracer: () => Tracer, private _meter: Meter, private readonly _tableRequests: () => number | undefined = () => undefined) {}
 
   get recorder(): OmniRecorder {
-    return (this._recorder ??= new OmniRecorder(this._tracer, this._meter));
+    const tableRequests = this._tableRequests();
+    return (this._recorder ??= new OmniRecorder(this._tracer, this._meter, tableRequests === undefined ? {} : { tableRequests }));
   }
 
   updateMetricInstruments(meter: Meter): void {

@@ -23,29 +23,65 @@ const SUMMARY_START = /=+\s*Omni Metrics Summary\s*=+/;
 
 /** Reads a whole log. */
 export function readOmniLog(text: string): OmniLogReading {
-  const lines = text.split(/\r?\n/);
   const reading: OmniLogReading = { records: [], timingLines: 0, summaryBlocks: 0, skippedLines: 0 };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
+  const reader = new OmniLogLineReader((record) => reading.records.push(record));
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop(); // a final newline ends the last line; it starts none
+  for (const line of lines) reader.line(line);
+  reader.end();
+  return Object.assign(reading, reader.counts);
+}
+
+/**
+ * The same reading, line by line, in bounded memory (a 200 MB log need not be held): each
+ * record goes to `onRecord` as soon as it is complete; only an open summary block is buffered.
+ */
+export class OmniLogLineReader {
+  readonly counts = { timingLines: 0, summaryBlocks: 0, skippedLines: 0 };
+  private _block: string[] | undefined;
+
+  constructor(private readonly _onRecord: (record: OmniRequestRecord) => void) {}
+
+  line(line: string): void {
+    if (this._block !== undefined) {
+      const l = line.trim();
+      if (!(l.startsWith('```') || SUMMARY_START.test(l) || l.includes(TIMING))) {
+        this._block.push(line);
+        return;
+      }
+      this._closeBlock();
+      if (l.startsWith('```')) {
+        this.counts.skippedLines++;
+        return;
+      }
+    }
     const at = line.indexOf(TIMING);
     if (at !== -1) {
       const record = parseTimingLine(line.slice(at + TIMING.length));
       if (record !== undefined) {
-        reading.records.push(record);
-        reading.timingLines++;
-      } else reading.skippedLines++;
-      continue;
+        this.counts.timingLines++;
+        this._onRecord(record);
+      } else this.counts.skippedLines++;
+      return;
     }
     if (SUMMARY_START.test(line)) {
-      const end = summaryEnd(lines, i + 1);
-      reading.records.push(parseSummaryBlock(lines.slice(i + 1, end), reading.summaryBlocks + 1));
-      reading.summaryBlocks++;
-      i = end - 1;
-      continue;
+      this._block = [];
+      return;
     }
-    reading.skippedLines++;
+    this.counts.skippedLines++;
   }
-  return reading;
+
+  /** The input ended: a summary block still open is complete. */
+  end(): void {
+    if (this._block !== undefined) this._closeBlock();
+  }
+
+  private _closeBlock(): void {
+    const block = this._block as string[];
+    this._block = undefined;
+    this.counts.summaryBlocks++;
+    this._onRecord(parseSummaryBlock(block, this.counts.summaryBlocks));
+  }
 }
 
 /** `req=… total=32.99s preprocess=2.80s engine=30.19s stages=[0:ar=16.23s,…] transfers=[0->1=0.780ms]` */
@@ -78,14 +114,6 @@ export function parseTimingLine(rest: string): OmniRequestRecord | undefined {
 }
 
 /** The lines of one summary block: up to a closing fence, the next block or timing line, or the end. */
-function summaryEnd(lines: string[], from: number): number {
-  for (let i = from; i < lines.length; i++) {
-    const l = (lines[i] as string).trim();
-    if (l.startsWith('```') || SUMMARY_START.test(l) || l.includes(TIMING)) return i;
-  }
-  return lines.length;
-}
-
 function parseSummaryBlock(lines: string[], index: number): OmniRequestRecord {
   const record: OmniRequestRecord = { requestId: `summary-${index}`, stages: new Map(), transfers: new Map() };
   const stage = (id: number): OmniStageStats => {

@@ -52,11 +52,12 @@ interface Instruments {
 const SECONDS_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
 export class OmniRecorder {
-  /** Everything recorded so far, for the summary and the tables. */
-  readonly summary = new OmniSummaryAggregator();
+  /** The summary of every request recorded, and the tables of the latest (`tableRequests`, default 1000). */
+  readonly summary: OmniSummaryAggregator;
   private _instruments!: Instruments;
 
-  constructor(private readonly _tracer: () => Tracer, meter: Meter) {
+  constructor(private readonly _tracer: () => Tracer, meter: Meter, options: { tableRequests?: number } = {}) {
+    this.summary = new OmniSummaryAggregator(undefined, options.tableRequests);
     this.updateMetricInstruments(meter);
   }
 

@@ -75,7 +75,9 @@ export function transferTotalMs(t: OmniTransferStats): number {
  * the same sum).
  */
 export function expectedTotalTokens(r: OmniRequestRecord): number {
-  const first = r.stages.get(Math.min(...r.stages.keys()));
+  let firstId = Infinity;
+  for (const id of r.stages.keys()) firstId = Math.min(firstId, id);
+  const first = r.stages.get(firstId);
   let total = first?.num_tokens_in ?? 0;
   for (const s of r.stages.values()) total += s.num_tokens_out ?? 0;
   return total;
@@ -129,18 +131,30 @@ export interface OmniSummary {
 
 /** Accumulates finished requests into the summary and the three tables. */
 export class OmniSummaryAggregator {
+  /** The most recent requests, for the tables (the summary covers all of them). */
   private readonly _requests: { record: OmniRequestRecord; e2e: OmniE2E }[] = [];
   private _wallStart: number | undefined;
   private _lastEnd: number | undefined;
   private readonly _stageSpan = new Map<number, [number, number]>();
+  private _n = 0;
+  private _tokens = 0;
+  private _e2eSum = 0;
 
-  /** @param runStart epoch ms the run started; defaults to the first request's start. */
-  constructor(runStart?: number) {
+  /**
+   * @param runStart epoch ms the run started; defaults to the first request's start.
+   * @param tableRequests how many of the latest requests the tables keep (memory stays bounded;
+   *   the summary aggregates every request incrementally). @default 1000
+   */
+  constructor(runStart?: number, private readonly _tableRequests = 1000) {
     this._wallStart = runStart;
   }
 
   add(record: OmniRequestRecord, e2e: OmniE2E = computeE2E(record)): void {
+    this._n++;
+    this._tokens += e2e.e2e_total_tokens;
+    this._e2eSum += e2e.e2e_total_ms;
     this._requests.push({ record, e2e });
+    if (this._requests.length > this._tableRequests) this._requests.shift();
     const end = record.end_time;
     const start = record.start_time ?? (end !== undefined ? end - e2e.e2e_total_ms : undefined);
     if (start !== undefined) this._wallStart = Math.min(this._wallStart ?? start, start);
@@ -153,9 +167,9 @@ export class OmniSummaryAggregator {
   }
 
   summary(): OmniSummary {
-    const n = this._requests.length;
-    const wall = this._wallStart !== undefined && this._lastEnd !== undefined ? this._lastEnd - this._wallStart : this._requests.reduce((s, r) => s + r.e2e.e2e_total_ms, 0);
-    const tokens = this._requests.reduce((s, r) => s + r.e2e.e2e_total_tokens, 0);
+    const n = this._n;
+    const wall = this._wallStart !== undefined && this._lastEnd !== undefined ? this._lastEnd - this._wallStart : this._e2eSum;
+    const tokens = this._tokens;
     const ids = [...this._stageSpan.keys()].sort((a, b) => a - b);
     const stageWall: number[] = [];
     for (const id of ids) stageWall[id] = (this._stageSpan.get(id) as [number, number])[1] - (this._stageSpan.get(id) as [number, number])[0];
@@ -202,7 +216,12 @@ export function formatTable(title: string, table: readonly object[]): string {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x.toFixed(3) : String(x))).join(', ') : String(v));
   const cells = rows.map((r) => columns.map((c) => cell(r[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
+  // A loop, not Math.max(...cells): 100k rows spread into arguments overflow the call stack.
+  const widths = columns.map((c, i) => {
+    let w = c.length;
+    for (const row of cells) w = Math.max(w, (row[i] as string).length);
+    return w;
+  });
   const line = (vals: string[]) => vals.map((v, i) => v.padStart(widths[i] as number)).join('  ');
   return `${title}\n${line(columns)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${cells.map(line).join('\n')}\n`;
 }

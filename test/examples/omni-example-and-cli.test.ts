@@ -24,12 +24,15 @@ test('examples/omni.ts prints spans, an invariant violation and the tables', asy
   expect(`${stdout}${stderr}`).toMatch(/chatcmpl-a0edd05 breaks e2e_total_tokens \(reported 9000, parts sum to 9023\)/);
 }, 90_000);
 
-test('omni ingest --json: the log\'s numbers', async () => {
+test('omni ingest --json: the log\'s numbers, as NDJSON written while reading', async () => {
   const { stdout } = await run(process.execPath, [...cli, 'omni', 'ingest', '--json', fixturePath('omni/vllm-omni-log-stats-doc-example.md')], { cwd: repo, timeout: 60_000 });
-  const out = JSON.parse(stdout) as { e2e: { request_id: string; e2e_total_ms: number }[]; read: Record<string, number>; violations: string[] };
-  expect(out.read).toEqual({ timingLines: 1, summaryBlocks: 1, skippedLines: 9 });
-  expect(out.e2e.map((r) => [r.request_id, r.e2e_total_ms])).toEqual([['chatcmpl-a0edd05', 32990], ['summary-1', 41356.133]]);
-  expect(out.violations).toEqual([]);
+  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; request_id?: string; e2e_total_ms?: number; read?: Record<string, number>; violations: string[] });
+  const summary = lines.at(-1)!;
+  expect(summary.type).toBe('summary');
+  // 8 other lines: the file's final newline ends its last line, it is no ninth (empty) line.
+  expect(summary.read).toEqual({ timingLines: 1, summaryBlocks: 1, skippedLines: 8 });
+  expect(lines.slice(0, -1).map((r) => [r.type, r.request_id, r.e2e_total_ms])).toEqual([['request', 'chatcmpl-a0edd05', 32990], ['request', 'summary-1', 41356.133]]);
+  expect(summary.violations).toEqual([]);
 }, 90_000);
 
 test('omni ingest --otlp-endpoint: the traces reach an OTLP/HTTP receiver', async () => {

@@ -9,8 +9,8 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { MeterProvider, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { TestMetricReader as TestReader } from '../utils/metrics.js';
 import { OmniRecorder } from '../../src/omni/omni-recorder.js';
-import { checkInvariants, computeE2E, OmniSummaryAggregator, type OmniRequestRecord } from '../../src/omni/omni-stats.js';
-import { readOmniLog } from '../../src/omni/omni-log-reader.js';
+import { checkInvariants, computeE2E, formatTable, OmniSummaryAggregator, type OmniRequestRecord } from '../../src/omni/omni-stats.js';
+import { OmniLogLineReader, readOmniLog } from '../../src/omni/omni-log-reader.js';
 import { hrMs, durationMs } from '../utils/otel.js';
 import { readFixture } from '../utils/fixtures.js';
 
@@ -153,8 +153,8 @@ describe('vLLM-omni log ingestion (shared/fixtures/omni)', () => {
     const reading = readOmniLog(text);
     expect(reading.timingLines).toBe(1);
     expect(reading.summaryBlocks).toBe(1);
-    // ```text, ```, two blank lines, the markdown heading, a blank line, ```text, the closing ``` and the final empty line.
-    expect(reading.skippedLines).toBe(9);
+    // ```text, ```, two blank lines, the markdown heading, a blank line, ```text and the closing ```; the final newline ends that line.
+    expect(reading.skippedLines).toBe(8); // the final newline ends the last line: no empty ninth line
     const [timing, summary] = reading.records;
     expect(timing).toMatchObject({ requestId: 'chatcmpl-a0edd05', e2e_total_ms: 32990, preprocess_ms: 2800 });
     expect([...timing!.stages]).toEqual([[0, { name: 'ar', stage_gen_time_ms: 16230 }], [1, { name: 'diffusion', stage_gen_time_ms: 13960 }]]);
@@ -178,5 +178,40 @@ describe('vLLM-omni log ingestion (shared/fixtures/omni)', () => {
     const e2e = recorder.summary.e2eTable();
     expect(e2e.map((r) => [r.request_id, r.e2e_total_ms, r.transfers_total_time_ms])).toEqual([['chatcmpl-a0edd05', 32990, 0.78], ['summary-1', 41356.133, 245.895]]);
     expect(e2e[1]!.e2e_total_tokens).toBe(4860 + 67);
+  });
+});
+
+describe('omni at scale', () => {
+  const record = (i: number): OmniRequestRecord => ({
+    requestId: `r${i}`,
+    start_time: i * 10,
+    end_time: i * 10 + 5,
+    stages: new Map([[0, { stage_gen_time_ms: 4, num_tokens_in: 10, num_tokens_out: 2, start_time: i * 10, end_time: i * 10 + 4 }]]),
+    transfers: new Map(),
+  });
+
+  test('the tables keep the latest N requests; the summary covers every request', () => {
+    const agg = new OmniSummaryAggregator(undefined, 50);
+    for (let i = 0; i < 10_000; i++) agg.add(record(i));
+    expect(agg.summary().e2e_requests).toBe(10_000);
+    const e2e = agg.e2eTable();
+    expect(e2e).toHaveLength(50);
+    expect(e2e[0]!.request_id).toBe('r9950');
+    expect(agg.stageTable()).toHaveLength(50);
+  });
+
+  test('a table of 100k rows prints (no array spread into arguments)', () => {
+    const rows = Array.from({ length: 100_000 }, (_, i) => ({ request_id: `r${i}`, ms: i }));
+    expect(formatTable('big', rows).split('\n')).toHaveLength(100_004);
+  });
+
+  test('the log reader takes lines one by one and gives the same records as the whole text', () => {
+    const text = readFixture('omni/vllm-omni-log-stats-doc-example.md');
+    const got: OmniRequestRecord[] = [];
+    const reader = new OmniLogLineReader((r) => got.push(r));
+    for (const line of text.split('\n').slice(0, -1)) reader.line(line);
+    reader.end();
+    expect(got.map((r) => r.requestId)).toEqual(readOmniLog(text).records.map((r) => r.requestId));
+    expect(reader.counts).toEqual({ timingLines: 1, summaryBlocks: 1, skippedLines: 8 });
   });
 });
