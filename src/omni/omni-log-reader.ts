@@ -20,6 +20,8 @@ export interface OmniLogReading {
 
 const TIMING = '[OmniTiming]';
 const SUMMARY_START = /=+\s*Omni Metrics Summary\s*=+/;
+/** vLLM's log line prefix: `INFO 12-01 10:00:00` (month-day, local time to the second, no year). */
+const LINE_TIME = /(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})/;
 
 /** Reads a whole log. */
 export function readOmniLog(text: string): OmniLogReading {
@@ -40,7 +42,11 @@ export class OmniLogLineReader {
   readonly counts = { timingLines: 0, summaryBlocks: 0, skippedLines: 0 };
   private _block: string[] | undefined;
 
-  constructor(private readonly _onRecord: (record: OmniRequestRecord) => void) {}
+  /**
+   * @param year the log's year: vLLM's line prefix (`INFO 12-01 10:00:00`) has month, day and
+   *   time to the second, and no year. @default the current year
+   */
+  constructor(private readonly _onRecord: (record: OmniRequestRecord) => void, private readonly _year = new Date().getFullYear()) {}
 
   line(line: string): void {
     if (this._block !== undefined) {
@@ -60,6 +66,13 @@ export class OmniLogLineReader {
       const record = parseTimingLine(line.slice(at + TIMING.length));
       if (record !== undefined) {
         this.counts.timingLines++;
+        // The line is printed when the request ends: its prefix's time is the request's end
+        // (local time, one-second resolution). Without one, the record has no time of its own.
+        const stamp = LINE_TIME.exec(line.slice(0, at));
+        if (stamp !== null) {
+          const [, mo, d, h, mi, s] = stamp.map(Number) as [number, number, number, number, number, number];
+          record.end_time = new Date(this._year, mo - 1, d, h, mi, s).getTime();
+        }
         this._onRecord(record);
       } else this.counts.skippedLines++;
       return;

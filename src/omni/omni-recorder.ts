@@ -113,6 +113,9 @@ export class OmniRecorder {
   private _finish(record: OmniRequestRecord, parent: Context, attributes: Attributes | undefined): void {
     try {
       const e2e = computeE2E(record);
+      // Times the record really has (live, or the log's own timestamps) make the summary's wall
+      // time; a replayed record without them is placed at now() for its spans only.
+      const timed = record.end_time !== undefined;
       const end = record.end_time ?? now();
       const start = record.start_time ?? end - e2e.e2e_total_ms;
       record.end_time = end;
@@ -126,9 +129,9 @@ export class OmniRecorder {
           ...attributes,
           [sc.ATTR_OMNI_REQUEST_ID]: record.requestId,
           [sc.ATTR_OMNI_E2E_TOTAL_MS]: e2e.e2e_total_ms,
-          [sc.ATTR_OMNI_E2E_TOTAL_TOKENS]: e2e.e2e_total_tokens,
+          ...(e2e.e2e_total_tokens === undefined ? {} : { [sc.ATTR_OMNI_E2E_TOTAL_TOKENS]: e2e.e2e_total_tokens }),
           [sc.ATTR_OMNI_TRANSFERS_TOTAL_TIME_MS]: e2e.transfers_total_time_ms,
-          [sc.ATTR_OMNI_TRANSFERS_TOTAL_BYTES]: e2e.transfers_total_bytes,
+          ...(e2e.transfers_total_bytes === undefined ? {} : { [sc.ATTR_OMNI_TRANSFERS_TOTAL_BYTES]: e2e.transfers_total_bytes }),
         },
       }, parent);
       if (violations.length > 0) {
@@ -164,8 +167,8 @@ export class OmniRecorder {
       }
       root.end(end);
       this._instruments.duration.record(e2e.e2e_total_ms / 1000);
-      this._instruments.tokens.record(e2e.e2e_total_tokens);
-      this.summary.add(record, e2e);
+      if (e2e.e2e_total_tokens !== undefined) this._instruments.tokens.record(e2e.e2e_total_tokens);
+      this.summary.add(record, e2e, timed);
     } catch (err) {
       log.error('could not record an omni request', err);
     }

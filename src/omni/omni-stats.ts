@@ -53,9 +53,11 @@ export interface OmniRequestRecord {
 /** The per-request E2E figures (RequestE2EStats). */
 export interface OmniE2E {
   e2e_total_ms: number;
-  e2e_total_tokens: number;
+  /** Unknown (undefined) when a stage's token counts were not given: never counted as 0. */
+  e2e_total_tokens: number | undefined;
   transfers_total_time_ms: number;
-  transfers_total_bytes: number;
+  /** Unknown when a transfer's size was not given. */
+  transfers_total_bytes: number | undefined;
 }
 
 /** Edge name, e.g. `0->1`. */
@@ -74,22 +76,29 @@ export function transferTotalMs(t: OmniTransferStats): number {
  * the reference's E2E and Overall tables; its closing line says "other stage's", which we read as
  * the same sum).
  */
-export function expectedTotalTokens(r: OmniRequestRecord): number {
+export function expectedTotalTokens(r: OmniRequestRecord): number | undefined {
   let firstId = Infinity;
   for (const id of r.stages.keys()) firstId = Math.min(firstId, id);
   const first = r.stages.get(firstId);
+  // Unknown when no stage states a count (an [OmniTiming] line has none); a stage that states
+  // none beside others that do (a diffusion stage's output is not tokens) adds nothing.
+  let known = first?.num_tokens_in !== undefined;
   let total = first?.num_tokens_in ?? 0;
-  for (const s of r.stages.values()) total += s.num_tokens_out ?? 0;
-  return total;
+  for (const s of r.stages.values()) {
+    if (s.num_tokens_out === undefined) continue;
+    known = true;
+    total += s.num_tokens_out;
+  }
+  return known ? total : undefined;
 }
 
 /** The E2E figures of one request, computed from its parts. */
 export function computeE2E(r: OmniRequestRecord): OmniE2E {
   let time = 0;
-  let bytes = 0;
+  let bytes: number | undefined = 0;
   for (const t of r.transfers.values()) {
     time += transferTotalMs(t);
-    bytes += t.size_bytes ?? 0;
+    bytes = bytes === undefined || t.size_bytes === undefined ? undefined : bytes + t.size_bytes;
   }
   const e2e = r.e2e_total_ms ?? (r.start_time !== undefined && r.end_time !== undefined ? r.end_time - r.start_time : 0);
   return { e2e_total_ms: e2e, e2e_total_tokens: expectedTotalTokens(r), transfers_total_time_ms: time, transfers_total_bytes: bytes };
@@ -112,7 +121,7 @@ export function checkInvariants(r: OmniRequestRecord): OmniViolation[] {
   const e2e = computeE2E(r);
   const near = (a: number, b: number, tol: number) => Math.abs(a - b) <= Math.max(tol, 1e-6 * Math.abs(b));
   const tokens = r.reported?.e2e_total_tokens;
-  if (tokens !== undefined && tokens !== e2e.e2e_total_tokens) out.push({ invariant: 'e2e_total_tokens', expected: e2e.e2e_total_tokens, reported: tokens });
+  if (tokens !== undefined && e2e.e2e_total_tokens !== undefined && tokens !== e2e.e2e_total_tokens) out.push({ invariant: 'e2e_total_tokens', expected: e2e.e2e_total_tokens, reported: tokens });
   const time = r.reported?.transfers_total_time_ms;
   if (time !== undefined && !near(time, e2e.transfers_total_time_ms, 0.0005)) out.push({ invariant: 'transfers_total_time_ms', expected: e2e.transfers_total_time_ms, reported: time });
   return out;
@@ -121,10 +130,16 @@ export function checkInvariants(r: OmniRequestRecord): OmniViolation[] {
 /** The Overall Summary over finished requests. */
 export interface OmniSummary {
   e2e_requests: number;
-  e2e_wall_time_ms: number;
-  e2e_total_tokens: number;
-  e2e_avg_time_per_request_ms: number;
-  e2e_avg_tokens_per_s: number;
+  /**
+   * First start to last end, from times the requests really have (recorded live, or the log's
+   * own timestamps); null (printed `-`) when none has: never a replay's run time.
+   */
+  e2e_wall_time_ms: number | null;
+  /** Over the requests whose tokens are known; null when none is. */
+  e2e_total_tokens: number | null;
+  e2e_avg_time_per_request_ms: number | null;
+  /** Known tokens over the wall time; unknown counts are left out, never taken as 0. */
+  e2e_avg_tokens_per_s: number | null;
   /** Per stage id: wall-clock span from its first start to its last end. */
   stage_wall_time_ms: number[];
 }
@@ -137,8 +152,7 @@ export class OmniSummaryAggregator {
   private _lastEnd: number | undefined;
   private readonly _stageSpan = new Map<number, [number, number]>();
   private _n = 0;
-  private _tokens = 0;
-  private _e2eSum = 0;
+  private _tokens: number | null = null;
 
   /**
    * @param runStart epoch ms the run started; defaults to the first request's start.
@@ -149,12 +163,13 @@ export class OmniSummaryAggregator {
     this._wallStart = runStart;
   }
 
-  add(record: OmniRequestRecord, e2e: OmniE2E = computeE2E(record)): void {
+  /** @param timed whether the record's times are real (live, or the log's timestamps), not a replay's clock. */
+  add(record: OmniRequestRecord, e2e: OmniE2E = computeE2E(record), timed = record.end_time !== undefined): void {
     this._n++;
-    this._tokens += e2e.e2e_total_tokens;
-    this._e2eSum += e2e.e2e_total_ms;
+    if (e2e.e2e_total_tokens !== undefined) this._tokens = (this._tokens ?? 0) + e2e.e2e_total_tokens;
     this._requests.push({ record, e2e });
     if (this._requests.length > this._tableRequests) this._requests.shift();
+    if (!timed) return;
     const end = record.end_time;
     const start = record.start_time ?? (end !== undefined ? end - e2e.e2e_total_ms : undefined);
     if (start !== undefined) this._wallStart = Math.min(this._wallStart ?? start, start);
@@ -168,7 +183,7 @@ export class OmniSummaryAggregator {
 
   summary(): OmniSummary {
     const n = this._n;
-    const wall = this._wallStart !== undefined && this._lastEnd !== undefined ? this._lastEnd - this._wallStart : this._e2eSum;
+    const wall = this._wallStart !== undefined && this._lastEnd !== undefined ? this._lastEnd - this._wallStart : null;
     const tokens = this._tokens;
     const ids = [...this._stageSpan.keys()].sort((a, b) => a - b);
     const stageWall: number[] = [];
@@ -177,8 +192,8 @@ export class OmniSummaryAggregator {
       e2e_requests: n,
       e2e_wall_time_ms: wall,
       e2e_total_tokens: tokens,
-      e2e_avg_time_per_request_ms: n > 0 ? wall / n : 0,
-      e2e_avg_tokens_per_s: wall > 0 ? (tokens * 1000) / wall : 0,
+      e2e_avg_time_per_request_ms: wall !== null && n > 0 ? wall / n : null,
+      e2e_avg_tokens_per_s: wall !== null && wall > 0 && tokens !== null ? (tokens * 1000) / wall : null,
       stage_wall_time_ms: Array.from(stageWall, (v) => v ?? 0),
     };
   }
@@ -214,7 +229,7 @@ export function formatTable(title: string, table: readonly object[]): string {
   const rows = table as readonly Record<string, unknown>[];
   if (rows.length === 0) return `${title}\n(none)\n`;
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x.toFixed(3) : String(x))).join(', ') : String(v));
+  const cell = (v: unknown) => (v === undefined || v === null ? '-' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x.toFixed(3) : String(x))).join(', ') : String(v));
   const cells = rows.map((r) => columns.map((c) => cell(r[c])));
   // A loop, not Math.max(...cells): 100k rows spread into arguments overflow the call stack.
   const widths = columns.map((c, i) => {

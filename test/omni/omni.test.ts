@@ -9,7 +9,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { MeterProvider, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { TestMetricReader as TestReader } from '../utils/metrics.js';
 import { OmniRecorder } from '../../src/omni/omni-recorder.js';
-import { checkInvariants, computeE2E, formatTable, OmniSummaryAggregator, type OmniRequestRecord } from '../../src/omni/omni-stats.js';
+import { checkInvariants, computeE2E, formatSummary, formatTable, OmniSummaryAggregator, type OmniRequestRecord } from '../../src/omni/omni-stats.js';
 import { OmniLogLineReader, readOmniLog } from '../../src/omni/omni-log-reader.js';
 import { hrMs, durationMs } from '../utils/otel.js';
 import { readFixture } from '../utils/fixtures.js';
@@ -213,5 +213,48 @@ describe('omni at scale', () => {
     reader.end();
     expect(got.map((r) => r.requestId)).toEqual(readOmniLog(text).records.map((r) => r.requestId));
     expect(reader.counts).toEqual({ timingLines: 1, summaryBlocks: 1, skippedLines: 8 });
+  });
+});
+
+describe('omni wall time and unknown counts', () => {
+  const timing = (prefix: string, id: string) => `${prefix}[OmniTiming] req=${id} total=5.00s preprocess=1.00s engine=4.00s stages=[0:ar=2.00s,1:diffusion=2.00s] transfers=[0->1=0.500ms]`;
+  const replay = (lines: string[]) => {
+    const { recorder } = setup();
+    const reader = new OmniLogLineReader((r) => recorder.recordParsed(r), 2026);
+    for (const l of lines) reader.line(l);
+    reader.end();
+    return recorder.summary.summary();
+  };
+
+  test('from the log\'s own timestamps (one-second resolution, no year in the log): the same however long the replay takes', () => {
+    const lines = [timing('INFO 12-01 10:00:00 ', 'a'), timing('INFO 12-01 10:00:30 ', 'b')];
+    const first = replay(lines);
+    // a starts 5 s before its line (10:00:00), b ends at 10:00:30.
+    expect(first.e2e_wall_time_ms).toBe(35_000);
+    expect(first.e2e_avg_time_per_request_ms).toBe(17_500);
+    expect(replay(lines)).toEqual(first);
+  });
+
+  test('without timestamps the wall time is unknown, never the replay\'s run time; unknown tokens are not 0', () => {
+    const s = replay([timing('', 'a'), timing('', 'b')]);
+    expect(s.e2e_requests).toBe(2);
+    expect(s.e2e_wall_time_ms).toBeNull();
+    expect(s.e2e_total_tokens).toBeNull();
+    expect(s.e2e_avg_tokens_per_s).toBeNull();
+    const printed = formatSummary(s);
+    expect(printed).toMatch(/e2e_wall_time_ms\s+-/);
+    expect(printed).toMatch(/e2e_avg_tokens_per_s\s+-/);
+    expect(printed).not.toMatch(/e2e_total_tokens\s+0/);
+  });
+
+  test('known tokens only make the throughput', () => {
+    const agg = new OmniSummaryAggregator();
+    const stage = (out: number | undefined) => new Map([[0, { num_tokens_in: 10, ...(out === undefined ? {} : { num_tokens_out: out }), start_time: 0, end_time: 1000 }]]);
+    agg.add({ requestId: 'x', start_time: 0, end_time: 1000, stages: stage(90), transfers: new Map() });
+    agg.add({ requestId: 'y', start_time: 0, end_time: 1000, stages: new Map([[0, { start_time: 0, end_time: 1000 }]]), transfers: new Map() });
+    const s = agg.summary();
+    expect(s.e2e_total_tokens).toBe(100);
+    expect(s.e2e_avg_tokens_per_s).toBe(100);
+    expect(agg.e2eTable()[1]!.e2e_total_tokens).toBeUndefined();
   });
 });
