@@ -4,7 +4,7 @@
  * omni (`agentic-otel/omni`) and the engine simulator (`agentic-otel/simulator`) are subpaths.
  */
 export { AgenticInstrumentation } from './instrumentation.js';
-export type { AgenticInstrumentationConfig, ProgramOptions, StepPhases, StepRecord } from './types.js';
+export type { AgenticInstrumentationConfig, DispatchFunction, DispatchInterceptor, ProgramOptions, StepPhases, StepRecord } from './types.js';
 export { withProgram, currentProgram } from './program/program-context.js';
 export type { ProgramScope } from './program/program-context.js';
 export type { ProfilesApi } from './profiles/profiles-feature.js';

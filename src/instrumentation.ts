@@ -30,7 +30,7 @@ import { AgentStep, type StepDeps } from './steps/agent-step.js';
 import { RedirectFollow } from './steps/redirect-follow.js';
 import type { StepInit } from './steps/step-init.js';
 import { StepListeners } from './steps/step-listeners.js';
-import type { AgenticInstrumentationConfig, StepRecord } from './types.js';
+import type { AgenticInstrumentationConfig, DispatchInterceptor, StepRecord } from './types.js';
 import { log } from './util/log.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
@@ -197,7 +197,7 @@ export class AgenticInstrumentation {
   }
 
   /** The hook as an undici interceptor: `new Agent().compose(instrumentation.interceptor())` (observed once). */
-  interceptor(): Dispatcher.DispatcherComposeInterceptor {
+  interceptor(): DispatchInterceptor {
     return this._interceptor;
   }
 

@@ -158,3 +158,14 @@ export interface StepRecord {
   startTime: number;
   endTime: number;
 }
+
+/**
+ * undici's `Dispatcher.Dispatch`, written structurally so that our declarations need no `undici`
+ * types: a consumer without the optional `undici` peer compiles, and one with undici 7 can hand
+ * {@link DispatchInterceptor} to `Agent.compose()`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type DispatchFunction = (options: any, handler: any) => boolean;
+
+/** undici's `Dispatcher.DispatcherComposeInterceptor`: `new Agent().compose(interceptor)`. */
+export type DispatchInterceptor = (dispatch: DispatchFunction) => DispatchFunction;

@@ -103,3 +103,47 @@ test.each(['node10', 'node16', 'bundler'] as const)('every subpath resolves for 
   expect(output.split('\n').filter((l) => l.includes('TS2307') && l.includes("'agentic-otel"))).toEqual([]);
   expect(output).not.toContain("'agentic-otel/omni'");
 }, 60_000);
+
+/** A strict TypeScript consumer of the packed package, with @types/node and maybe undici beside it. */
+function strictConsumer(name: string, source: string, withUndici: boolean): string[] {
+  const sub = join(dir, name);
+  mkdirSync(join(sub, 'node_modules/@types'), { recursive: true });
+  mkdirSync(join(sub, 'node_modules/@opentelemetry'), { recursive: true });
+  symlinkSync(join(dir, 'node_modules/agentic-otel'), join(sub, 'node_modules/agentic-otel'));
+  symlinkSync(join(repo, 'node_modules/@opentelemetry/api'), join(sub, 'node_modules/@opentelemetry/api'));
+  symlinkSync(join(repo, 'node_modules/@types/node'), join(sub, 'node_modules/@types/node'));
+  if (withUndici) symlinkSync(join(repo, 'node_modules/undici'), join(sub, 'node_modules/undici'));
+  writeFileSync(join(sub, 'consumer.ts'), source);
+  writeFileSync(join(sub, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', types: ['node'], lib: ['ES2022'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true }, files: ['consumer.ts'] }));
+  try {
+    execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: sub, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return [];
+  } catch (err) {
+    return String((err as { stdout?: string }).stdout).split('\n').filter((l) => l.includes('error TS'));
+  }
+}
+
+test('a strict TypeScript consumer without undici installed compiles (skipLibCheck off)', () => {
+  const errors = strictConsumer('strict-no-undici', [
+    "import { AgenticInstrumentation, withProgram, type StepRecord } from 'agentic-otel';",
+    "import { startSimulator } from 'agentic-otel/simulator';",
+    'const instrumentation = new AgenticInstrumentation({ profile: { extended: true }, backends: [{ url: "http://127.0.0.1:8000" }] });',
+    'instrumentation.onStepEnd((r: StepRecord) => void r.phases.prefillS);',
+    'void withProgram("p", async () => undefined);',
+    'void startSimulator;',
+    '',
+  ].join('\n'), false);
+  expect(errors).toEqual([]);
+}, 60_000);
+
+test("a strict consumer with undici 7 compiles the README's compose snippet", () => {
+  const errors = strictConsumer('strict-undici', [
+    "import { Agent, request } from 'undici';",
+    "import { AgenticInstrumentation } from 'agentic-otel';",
+    'const instrumentation = new AgenticInstrumentation({ installGlobalDispatcher: false });',
+    'const dispatcher = new Agent({ connections: 16 }).compose(instrumentation.interceptor());',
+    "void request('http://127.0.0.1:8000/v1/chat/completions', { dispatcher, method: 'POST', body: '{}' });",
+    '',
+  ].join('\n'), true);
+  expect(errors).toEqual([]);
+}, 60_000);
