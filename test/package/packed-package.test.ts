@@ -12,12 +12,13 @@ import { ensureBuilt, REPO_ROOT } from '../utils/build.js';
 
 const repo = REPO_ROOT;
 let dir: string;
+let tarball: string;
 
 beforeAll(() => {
   ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'agentic-otel-pack-'));
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const tarball = join(dir, (JSON.parse(out) as { filename: string }[])[0]!.filename);
+  tarball = join(dir, (JSON.parse(out) as { filename: string }[])[0]!.filename);
   const pkgDir = join(dir, 'node_modules/agentic-otel');
   mkdirSync(pkgDir, { recursive: true });
   execFileSync('tar', ['-xzf', tarball, '-C', pkgDir, '--strip-components=1']);
@@ -147,3 +148,12 @@ test("a strict consumer with undici 7 compiles the README's compose snippet", ()
   ].join('\n'), true);
   expect(errors).toEqual([]);
 }, 60_000);
+
+test('the packed tarball passes @arethetypeswrong/cli (every entry point, every resolution mode) and publint', () => {
+  const attw = execFileSync(process.execPath, [join(repo, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--format', 'json'], { encoding: 'utf8' });
+  const report = JSON.parse(attw) as { analysis: { problems: unknown[]; entrypoints: Record<string, unknown> } };
+  expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(['.', './omni', './package.json', './simulator']);
+  expect(report.analysis.problems).toEqual([]);
+  const lint = execFileSync(process.execPath, [join(repo, 'node_modules/publint/src/cli.js'), join(dir, 'node_modules/agentic-otel')], { encoding: 'utf8' });
+  expect(lint).toContain('All good');
+}, 120_000);
