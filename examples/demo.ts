@@ -29,9 +29,11 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '90' },
     seed: { type: 'string', default: '7' },
     'metrics-port': { type: 'string', default: '9464' },
+    'metrics-host': { type: 'string', default: '127.0.0.1' },
     backend: { type: 'string' },
     model: { type: 'string' },
     'summary-json': { type: 'string' },
+    linger: { type: 'string', default: '0' },
   },
 });
 const PROGRAMS = Number(args.programs);
@@ -52,7 +54,7 @@ const random = (): number => {
 if (METRICS_PORT !== 0) {
   const free = await new Promise<boolean>((resolve) => {
     const probe = createServer().once('error', () => resolve(false)).once('listening', () => probe.close(() => resolve(true)));
-    probe.listen(METRICS_PORT, '127.0.0.1');
+    probe.listen(METRICS_PORT, args['metrics-host']);
   });
   if (!free) {
     process.stderr.write(`demo: port ${METRICS_PORT} is taken; choose another with --metrics-port (0: any free port)\n`);
@@ -68,7 +70,7 @@ const model = args.model ?? sim?.model ?? 'default';
 // 3. The SDK, with our instrumentation registered like any other.
 const profileDir = mkdtempSync(join(tmpdir(), 'agentic-otel-demo-'));
 const instrumentation = new AgenticInstrumentation({ profile: { dir: profileDir, extended: true }, backends: [{ url: engineUrl, name: 'engine' }], pollIntervalMs: 500 });
-const prometheus = new PrometheusExporter({ port: METRICS_PORT, host: '127.0.0.1', metricProducers: [instrumentation.engineMetricProducer()] });
+const prometheus = new PrometheusExporter({ port: METRICS_PORT, host: args['metrics-host'], metricProducers: [instrumentation.engineMetricProducer()] });
 const otlp = process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
 const sdk = new NodeSDK({
   serviceName: 'agentic-otel-demo',
@@ -100,7 +102,8 @@ async function program(id: number): Promise<void> {
     } catch {
       // a failed step: the agent retries its next step after the tool
     }
-    await new Promise((r) => setTimeout(r, 20 + random() * 150)); // the tool runs
+    // The tool runs: a node of the agent's graph, timed with TinyLLM's collector API.
+    await instrumentation.metrics.trackNodeExecution({ node: step % 2 === 0 ? 'search' : 'edit', graph: id % 2 === 0 ? 'coder' : 'researcher' }, () => new Promise((r) => setTimeout(r, 20 + random() * 150)));
     messages.push({ role: 'user', content: `tool result ${step}` });
   }
 }
@@ -153,5 +156,7 @@ if (args['summary-json'] !== undefined) {
   }));
 }
 
+// --linger N: keep serving metrics N seconds after the summary (for a scraper to catch up).
+if (Number(args.linger) > 0) await new Promise((r) => setTimeout(r, Number(args.linger) * 1000));
 await sdk.shutdown();
 await sim?.close();

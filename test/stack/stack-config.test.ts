@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -74,5 +74,50 @@ describe.skipIf(!hasPromtool)('examples/prometheus, with promtool', () => {
     const rules = parse(readFileSync(resolve(repo, 'examples/prometheus/rules/agentic-otel.rules.yml'), 'utf8')) as { groups: { rules: { alert?: string }[] }[] };
     const alerts = rules.groups.flatMap((g) => g.rules.map((r) => r.alert)).filter(Boolean);
     expect(alerts).toEqual(['AgenticEngineDown', 'AgenticKvCacheNearlyFull', 'AgenticWaitingRequestsGrowing', 'AgenticErrorRateHigh', 'AgenticCircuitBreakerOpen', 'AgenticPrefillP95Regression']);
+  });
+});
+
+describe('examples/stack/docker-compose.yml', () => {
+  const stackDir = resolve(repo, 'examples/stack');
+  const compose = parse(readFileSync(resolve(stackDir, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { image: string; volumes?: string[]; ports?: string[]; environment?: Record<string, string>; command?: string | string[] }> };
+  const collector = parse(readFileSync(resolve(repo, 'otel-collector.yaml'), 'utf8')) as CollectorConfig & { exporters: Record<string, { endpoint?: string }> };
+
+  test('every image is pinned to a version', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      const tag = s.image.split(':')[1];
+      expect(tag, name).toBeDefined();
+      expect(tag, name).not.toBe('latest');
+      expect(tag, name).toMatch(/\d/);
+    }
+  });
+
+  test('every mounted file exists', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const v of s.volumes ?? []) {
+        const host = v.split(':')[0] as string;
+        expect(existsSync(resolve(stackDir, host)), `${name}: ${host}`).toBe(true);
+      }
+    }
+  });
+
+  test('ports agree with the collector and the app', () => {
+    const ports = (svc: string) => (compose.services[svc]!.ports ?? []).map((p) => Number(p.split(':')[1]));
+    const endpointPort = (e: string | undefined) => Number(e!.split(':').at(-1));
+    expect(ports('otel-collector')).toEqual(expect.arrayContaining([
+      endpointPort(collector.receivers['otlp']!.protocols!['grpc']!.endpoint),
+      endpointPort(collector.receivers['otlp']!.protocols!['http']!.endpoint),
+      endpointPort(collector.exporters['prometheus']!.endpoint),
+    ]));
+    // The app serves 9464, which the Collector and Prometheus scrape, and sends OTLP/HTTP to the Collector.
+    expect(ports('app')).toEqual([9464]);
+    expect(String(compose.services['app']!.command)).toContain('--metrics-port 9464');
+    expect(compose.services['app']!.environment!['OTEL_EXPORTER_OTLP_ENDPOINT']).toBe('http://otel-collector:4318');
+    const scraped = collector.receivers['prometheus']!.config!.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
+    expect(scraped).toContain('app:9464');
+    const prometheusYml = readFileSync(resolve(repo, 'examples/prometheus/prometheus.yml'), 'utf8');
+    expect(prometheusYml).toContain("'app:9464'");
+    expect(prometheusYml).toContain(`'otel-collector:${endpointPort(collector.exporters['prometheus']!.endpoint)}'`);
+    // The Collector sends traces where Tempo listens.
+    expect((collector.exporters['otlp/tempo'] as { endpoint: string }).endpoint).toBe('tempo:4317');
   });
 });

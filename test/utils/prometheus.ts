@@ -15,12 +15,15 @@ export interface RealPrometheus {
   close(): void;
 }
 
-/** Starts Prometheus scraping `target` (host:port) as job `job` every `intervalS` seconds. */
-export async function startPrometheus(job: string, target: string, intervalS: number): Promise<RealPrometheus> {
+/**
+ * Starts Prometheus scraping `target` (host:port) as job `job` every `intervalS` seconds, or with
+ * the configuration file `configFile` when given.
+ */
+export async function startPrometheus(job: string, target: string, intervalS: number, configFile?: string): Promise<RealPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-prom-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: ${intervalS}s\nscrape_configs:\n  - job_name: ${job}\n    static_configs:\n      - targets: ['${target}']\n`);
-  const prom: ChildProcess = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  if (configFile === undefined) writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: ${intervalS}s\nscrape_configs:\n  - job_name: ${job}\n    static_configs:\n      - targets: ['${target}']\n`);
+  const prom: ChildProcess = spawn('prometheus', [`--config.file=${configFile ?? join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100 && !(await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
   return {
