@@ -1,8 +1,9 @@
 // Writes examples/grafana/agentic-otel.json, the Grafana dashboard, from the panel list below:
 // TinyLLM's eight recommended panels, then agentic-otel's own. Every query is written for the
 // names we emit under the default prefix (`agentic`), with the dashboard's variables ($backend,
-// $model) and $__rate_interval. A test runs every query against real Prometheus after the demo.
-import { writeFileSync } from 'node:fs';
+// $model) and $__rate_interval. A test runs every query against real Prometheus after the demo;
+// `--check` exits 1 when the committed JSON differs from what this script writes.
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const r = (metric, sel = '') => `rate(${metric}${sel}[$__rate_interval])`;
 const M = '{model=~"$model"}';
@@ -59,4 +60,13 @@ const dashboard = {
     targets: exprs.map((expr, k) => ({ refId: String.fromCharCode(65 + k), expr, datasource: { type: 'prometheus', uid: '${datasource}' } })),
   })),
 };
-writeFileSync(new URL('../examples/grafana/agentic-otel.json', import.meta.url), JSON.stringify(dashboard, null, 2) + '\n');
+const target = new URL('../examples/grafana/agentic-otel.json', import.meta.url);
+const json = JSON.stringify(dashboard, null, 2) + '\n';
+if (process.argv.includes('--check')) {
+  if (readFileSync(target, 'utf8') !== json) {
+    process.stderr.write('examples/grafana/agentic-otel.json differs from scripts/dashboard.mjs: run node scripts/dashboard.mjs\n');
+    process.exit(1);
+  }
+} else {
+  writeFileSync(target, json);
+}

@@ -121,3 +121,9 @@ describe('examples/stack/docker-compose.yml', () => {
     expect((collector.exporters['otlp/tempo'] as { endpoint: string }).endpoint).toBe('tempo:4317');
   });
 });
+
+test('the committed dashboard is what scripts/dashboard.mjs writes', () => {
+  const r = spawnSync(process.execPath, [resolve(repo, 'scripts/dashboard.mjs'), '--check'], { cwd: repo, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+});
