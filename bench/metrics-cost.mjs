@@ -1,9 +1,12 @@
 // The cost of recording one step's metrics (every TinyLLM series a step feeds, the phase
-// histogram and the GenAI histograms): ns per step into a real sdk-metrics MeterProvider, beside
-// the same calls into the API's no-op meter, in one run.
+// histogram and the GenAI histograms, the breaker's outcome): ns per step into a real sdk-metrics
+// MeterProvider, beside the same calls into the API's no-op meter, in one run. The step-metrics
+// feature builds its labels at the step's start and its outcome labels at the end, as in use.
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { AgenticMetrics } from '../dist/esm/metrics/agentic-metrics.js';
+import { Instruments } from '../dist/esm/metrics/instruments.js';
+import { StepMetrics } from '../dist/esm/metrics/step-metrics.js';
+import { BreakerRegistry } from '../dist/esm/breakers/breaker-registry.js';
 
 class Reader extends MetricReader {
   async onForceFlush() {}
@@ -19,13 +22,17 @@ const record = (i) => ({
 const records = Array.from({ length: 1000 }, (_, i) => record(i));
 
 function run(meter) {
-  const m = new AgenticMetrics(meter, 'agentic', () => 'vllm');
-  for (let i = 0; i < 20_000; i++) m.recordStep(records[i % 1000], '127.0.0.1:8000', i); // warm-up
+  const metricsFeature = new StepMetrics(new Instruments(meter, 'agentic'), () => 'vllm');
+  const breakers = new BreakerRegistry({ threshold: 5, cooldownMs: 30_000, failFast: false });
+  const step = (r) => {
+    const start = { programId: r.programId, agentName: r.agentName, operation: r.operation, request: { json: undefined, model: r.requestModel, stream: true, streamOptions: undefined, includeUsage: true }, serverAddress: r.serverAddress, serverPort: r.serverPort, backend: 'http://127.0.0.1:8000' };
+    metricsFeature.onStepStart(start);
+    metricsFeature.onStepEnd(r, start);
+    breakers.onStepEnd(r, start);
+  };
+  for (let i = 0; i < 20_000; i++) step(records[i % 1000]); // warm-up
   const t0 = performance.now();
-  for (let i = 0; i < STEPS; i++) {
-    m.requestStarted('llama-3-8b', records[i % 1000].agentName);
-    m.recordStep(records[i % 1000], '127.0.0.1:8000', i);
-  }
+  for (let i = 0; i < STEPS; i++) step(records[i % 1000]);
   return ((performance.now() - t0) * 1e6) / STEPS;
 }
 const sdk = run(new MeterProvider({ readers: [new Reader()] }).getMeter('bench'));
