@@ -2,14 +2,16 @@
 //
 // 2,000 streamed completions of 256 chunks at concurrency 32 against a local SSE server (its own
 // process), through Node's global fetch (what the openai client uses) and through undici.request:
-// bare, with our instrumentation, with our instrumentation under the API's no-op tracer (our own
-// work without the SDK's five spans per step), and with @opentelemetry/instrumentation-undici. Modes are
-// interleaved over several rounds, their order rotating: each mode's median throughput and this
-// process's CPU time per completion, and the median of its per-round ratios to bare. The server
-// shares the 2 cores, so CPU per completion is the steadier measure of what a mode adds. Both
-// instrumentations record into a real SDK tracer provider with the batch span processor NodeSDK
-// sets up (its defaults: batches of 512, a queue of 2,048) and an exporter that counts, then
-// discards; the spans exported per completion are printed, so a dropped span would show.
+// bare, with our instrumentation (traces and metrics), with spans but no meter provider, with
+// neither (the API's no-op tracer and meter: our own work without the SDK), and with
+// @opentelemetry/instrumentation-undici. Modes are interleaved over several rounds, their order
+// rotating: each mode's median throughput and this process's CPU time per completion, and the
+// median of its per-round ratios to bare. The server shares the 2 cores, so CPU per completion is
+// the steadier measure of what a mode adds. Every instrumentation records into the providers
+// NodeSDK sets up (otel-providers.mjs: the batch span processor, a periodic metric reader), whose
+// exporters count, then discard: spans and histogram records per completion are printed, so a
+// dropped span, or a mode that records nothing, shows. bench/clients.mjs compares the same at the
+// level of the `openai` client, against the openai instrumentations a user would pick instead.
 //
 // BASELINE=<git ref> adds that revision of agentic-otel as one more mode of the same run: the ref
 // is exported with `git archive` into a temporary directory, built there against this checkout's
@@ -24,18 +26,15 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { context, trace } from '@opentelemetry/api';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
+import { median, otelProviders } from './otel-providers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CHUNKS = 256;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Let Node create the dispatcher its fetch uses before the undici package is loaded (loading it
 // installs an Agent of its own when none is set): `bare` is then what an application gets.
@@ -46,24 +45,19 @@ const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.
 const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
 const url = `http://127.0.0.1:${port}/v1/chat/completions`;
 
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-let exported = 0;
 /** One step of ours as exported (names, kinds, attributes, parents): the template of `span tree only`. */
 let stepTemplate;
-const discard = {
-  export: (spans, done) => {
-    exported += spans.length;
-    stepTemplate ??= templateOf(spans);
-    done({ code: 0 });
-  },
-  shutdown: async () => {},
-};
-const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard)] });
+const otel = otelProviders({ onSpans: (spans) => { stepTemplate ??= templateOf(spans); } });
+const { tracerProvider: provider, meterProvider, counts } = otel;
 
+// Every mode records into the real providers, as NodeSDK sets them up (otel-providers.mjs).
 const ours = new AgenticInstrumentation({ enabled: false });
 ours.setTracerProvider(provider);
-// The same hook with no tracer provider (the API's no-op tracer): our own work without the SDK's spans.
+ours.setMeterProvider(meterProvider);
+// The same hook with spans but no meter provider, and with neither (the API's no-op tracer and
+// meter: our own work without the SDK's five spans per step).
+const oursNoMeter = new AgenticInstrumentation({ enabled: false });
+oursNoMeter.setTracerProvider(provider);
 const oursUntraced = new AgenticInstrumentation({ enabled: false });
 // Constructed enabled, then disabled until its rounds: instrumentation-undici constructed with
 // `{ enabled: false }` keeps ignoring every request after `enable()` (it reads its config's flag
@@ -71,6 +65,7 @@ const oursUntraced = new AgenticInstrumentation({ enabled: false });
 const theirs = new UndiciInstrumentation();
 theirs.disable();
 theirs.setTracerProvider(provider);
+theirs.setMeterProvider(meterProvider);
 
 /** BASELINE=<ref>: that revision, built in a temporary directory, as one more mode. */
 async function loadBaseline(ref) {
@@ -88,6 +83,7 @@ async function loadBaseline(ref) {
 const baseline = process.env.BASELINE ? await loadBaseline(process.env.BASELINE) : undefined;
 const theirsBaseline = baseline === undefined ? undefined : new baseline.module.AgenticInstrumentation({ enabled: false });
 theirsBaseline?.setTracerProvider(provider);
+theirsBaseline?.setMeterProvider(meterProvider);
 
 const payload = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages: [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }] });
 const headers = { 'content-type': 'application/json' };
@@ -157,6 +153,7 @@ function spanTreeOnly(client) {
 const modes = {
   bare: { on() {}, off() {} },
   'agentic-otel': { on: () => ours.enable(), off: () => ours.disable() },
+  'agentic-otel, no meter': { on: () => oursNoMeter.enable(), off: () => oursNoMeter.disable() },
   'agentic-otel, no-op tracer': { on: () => oursUntraced.enable(), off: () => oursUntraced.disable() },
   'instrumentation-undici': { on: () => theirs.enable(), off: () => theirs.disable() },
   'span tree only (ceiling)': { on() {}, off() {}, wrap: spanTreeOnly },
@@ -167,7 +164,8 @@ async function runOnce(client, mode) {
   if (mode?.wrap) client = mode.wrap(client);
   let next = 0;
   let bytes = 0;
-  const exportedBefore = exported;
+  await otel.flush();
+  const before = { ...counts };
   ttfbs = [];
   const cpu = process.cpuUsage();
   const start = performance.now();
@@ -179,8 +177,8 @@ async function runOnce(client, mode) {
   })));
   const seconds = (performance.now() - start) / 1000;
   const used = process.cpuUsage(cpu);
-  await provider.forceFlush();
-  return { rps: REQUESTS / seconds, cpuUs: (used.user + used.system) / REQUESTS, bytes, spansFlushed: exported - exportedBefore, ttfbUs: median(ttfbs) };
+  await otel.flush();
+  return { rps: REQUESTS / seconds, cpuUs: (used.user + used.system) / REQUESTS, bytes, spans: (counts.spans - before.spans) / REQUESTS, records: (counts.histogramRecords - before.histogramRecords) / REQUESTS, ttfbUs: median(ttfbs) };
 }
 
 console.log(`agentic-otel bench: ${REQUESTS} streamed completions × ${CHUNKS} chunks, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
@@ -191,6 +189,7 @@ for (const [clientName, client] of Object.entries(clients)) {
   const rps = Object.fromEntries(names.map((m) => [m, []]));
   const cpu = Object.fromEntries(names.map((m) => [m, []]));
   const spans = Object.fromEntries(names.map((m) => [m, []]));
+  const records = Object.fromEntries(names.map((m) => [m, []]));
   const ttfb = Object.fromEntries(names.map((m) => [m, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (let j = 0; j < names.length; j++) {
@@ -202,7 +201,8 @@ for (const [clientName, client] of Object.entries(clients)) {
       mode.off();
       rps[name].push(r.rps);
       cpu[name].push(r.cpuUs);
-      spans[name].push(r.spansFlushed / REQUESTS);
+      spans[name].push(r.spans);
+      records[name].push(r.records);
       ttfb[name].push(r.ttfbUs);
       await sleep(50);
     }
@@ -213,22 +213,23 @@ for (const [clientName, client] of Object.entries(clients)) {
   results[clientName] = Object.fromEntries(names.map((m) => {
     const rpsRatios = paired(rps, m, (x, b) => x / b);
     const cpuRatios = paired(cpu, m, (x, b) => b / x);
-    return [m, { rps: median(rps[m]), cpuUs: median(cpu[m]), rpsRatio: median(rpsRatios), rpsSpread: [Math.min(...rpsRatios), Math.max(...rpsRatios)], cpuRatio: median(cpuRatios), spans: Math.min(...spans[m]), ttfbUs: median(ttfb[m]) }];
+    return [m, { rps: median(rps[m]), cpuUs: median(cpu[m]), rpsRatio: median(rpsRatios), rpsSpread: [Math.min(...rpsRatios), Math.max(...rpsRatios)], cpuRatio: median(cpuRatios), spans: Math.min(...spans[m]), records: Math.min(...records[m]), ttfbUs: median(ttfb[m]) }];
   }));
 }
 
-console.log('\nclient           mode                         completions/s  ratio  (rounds)        client CPU µs/completion  ratio   spans/completion  TTFB µs');
+console.log('\nclient           mode                         completions/s  ratio  (rounds)        client CPU µs/completion  ratio   spans/completion  records/completion  TTFB µs');
 for (const [clientName, byMode] of Object.entries(results)) {
   for (const [mode, r] of Object.entries(byMode)) {
     const spread = `${r.rpsSpread[0].toFixed(2)}–${r.rpsSpread[1].toFixed(2)}`;
-    console.log(`${clientName.padEnd(16)} ${mode.padEnd(28)} ${r.rps.toFixed(0).padStart(13)}  ${r.rpsRatio.toFixed(3)}  (${spread})  ${r.cpuUs.toFixed(0).padStart(22)}  ${r.cpuRatio.toFixed(3)}   ${r.spans.toFixed(3).padStart(16)}  ${r.ttfbUs.toFixed(0).padStart(7)}`);
+    console.log(`${clientName.padEnd(16)} ${mode.padEnd(28)} ${r.rps.toFixed(0).padStart(13)}  ${r.rpsRatio.toFixed(3)}  (${spread})  ${r.cpuUs.toFixed(0).padStart(22)}  ${r.cpuRatio.toFixed(3)}   ${r.spans.toFixed(3).padStart(16)}  ${r.records.toFixed(1).padStart(18)}  ${r.ttfbUs.toFixed(0).padStart(7)}`);
   }
 }
 console.log('ratio: median over rounds of the mode\'s throughput / bare throughput in the same round (rounds: the lowest and highest),');
 console.log('       and of bare CPU / mode CPU (1.000 = costs nothing; higher is better)');
 console.log('TTFB: median time from the call to the first body chunk the application receives, over every completion of every round\'s median');
 console.log('spans/completion: the fewest exported in any round (ours: 5 per step, 4 on a program\'s first step; the peer: 1 per request)');
+console.log('records/completion: histogram records per completion (every mode has the real meter provider; the no-meter modes record none)');
 console.log('span tree only: the bare client plus the SDK spans of one of our steps (same names, kinds, attributes, parents), nothing');
 console.log('       observed: what the issue\'s span tree costs by itself, so the highest ratio any implementation of it can reach');
-await provider.shutdown();
+await otel.shutdown();
 server.kill('SIGTERM');

@@ -1,22 +1,35 @@
 // A local SSE server for the benchmark: every completion request is answered at once with
-// CHUNKS vLLM-shaped chunks, then, as engines do, the usage-only chunk when the request asked for
-// it (`stream_options.include_usage`), and [DONE]. It runs in its own process so that the client
-// under test has its event loop to itself.
+// `max_tokens` vLLM-shaped chunks (CHUNKS when the request names none), then, as engines do, the
+// usage-only chunk when the request asked for it (`stream_options.include_usage`), and [DONE].
+// It runs in its own process so that the client under test has its event loop to itself.
 import { createServer } from 'node:http';
 import { completionEvents } from './completion-stream.mjs';
 
-const events = completionEvents(Number(process.env.CHUNKS ?? 256));
-const last = events.pop(); // the usage event and [DONE], one write
 const done = 'data: [DONE]\n\n';
-const usage = last.slice(0, last.length - done.length);
-const body = events;
+const streams = new Map();
+function streamOf(chunks) {
+  let s = streams.get(chunks);
+  if (s === undefined) {
+    const events = completionEvents(chunks);
+    const last = events.pop(); // the usage event and [DONE], one write
+    s = { body: events, usage: last.slice(0, last.length - done.length) };
+    streams.set(chunks, s);
+  }
+  return s;
+}
+const DEFAULT_CHUNKS = Number(process.env.CHUNKS ?? 256);
 const ASKED = Buffer.from('"include_usage":true');
+const MAX_TOKENS = Buffer.from('"max_tokens":');
 
 const server = createServer((req, res) => {
   const parts = [];
   req.on('data', (c) => parts.push(c));
   req.on('end', () => {
-    const asked = Buffer.concat(parts).includes(ASKED);
+    const request = Buffer.concat(parts);
+    const asked = request.includes(ASKED);
+    const at = request.indexOf(MAX_TOKENS);
+    const named = at < 0 ? NaN : parseInt(request.subarray(at + MAX_TOKENS.length, at + MAX_TOKENS.length + 12).toString(), 10);
+    const { body, usage } = streamOf(Number.isInteger(named) && named > 0 ? named : DEFAULT_CHUNKS);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
     for (const chunk of body) res.write(chunk);
     if (asked) res.write(usage);

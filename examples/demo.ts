@@ -117,6 +117,7 @@ const progress = setInterval(() => {
 await Promise.all(Array.from({ length: PROGRAMS }, (_, i) => withProgram(`program-${String(i).padStart(2, '0')}`, () => program(i), { agent: i % 2 === 0 ? 'coder' : 'researcher' })));
 clearInterval(progress);
 if (tty) process.stdout.write('\n');
+instrumentation.settle(); // a step whose request failed last waits for a retry that will not come
 
 // A few vLLM-omni requests, recorded after the fact.
 for (let i = 0; i < 5; i++) {

@@ -30,8 +30,10 @@ export interface ResolvedConfig {
   readonly profileExtended: boolean;
   readonly statusServer: { readonly port: number; readonly host: string } | undefined;
   readonly metricPrefix: string;
+  readonly timePerOutputChunk: 'perChunk' | 'perStream' | 'off';
   readonly circuitBreaker: { readonly threshold: number; readonly cooldownMs: number; readonly failFast: boolean };
   readonly backends: readonly NonNullable<AgenticInstrumentationConfig['backends']>[number][];
+  readonly retryWindowMs: number;
   readonly pollIntervalMs: number;
   readonly pollTimeoutMs: number | undefined;
 }
@@ -46,6 +48,10 @@ export function resolveConfig(config: AgenticInstrumentationConfig, env: NodeJS.
   const threshold = breaker.threshold ?? 5;
   const cooldownMs = breaker.cooldownMs ?? 30_000;
   if (!(threshold >= 1) || !(cooldownMs >= 0)) throw new RangeError('circuitBreaker needs threshold >= 1 and cooldownMs >= 0');
+  const retryWindowMs = config.retryWindowMs ?? 60_000;
+  if (!(retryWindowMs >= 0)) throw new RangeError(`retryWindowMs must be >= 0, got ${String(config.retryWindowMs)}`);
+  const tpoc = config.timePerOutputChunk ?? 'perStream';
+  if (tpoc !== 'perChunk' && tpoc !== 'perStream' && tpoc !== 'off') throw new RangeError(`timePerOutputChunk must be 'perChunk', 'perStream' or 'off', got '${String(tpoc)}'`);
   const envDir = env[ENV_PROFILE_DIR];
   const profiling = config.profile === true || typeof config.profile === 'object' || (config.profile === undefined && envDir !== undefined && envDir !== '');
   const dir = typeof config.profile === 'object' && config.profile.dir !== undefined ? config.profile.dir : envDir;
@@ -63,8 +69,10 @@ export function resolveConfig(config: AgenticInstrumentationConfig, env: NodeJS.
     profileDir: profiling ? (dir !== undefined && dir !== '' ? dir : join(tmpdir(), 'agentic_otel_profiles')) : undefined,
     statusServer: config.statusServer === undefined ? undefined : Object.freeze({ port: config.statusServer.port, host: config.statusServer.host ?? '127.0.0.1' }),
     metricPrefix: prefix,
+    timePerOutputChunk: tpoc,
     circuitBreaker: Object.freeze({ threshold, cooldownMs, failFast: breaker.failFast === true }),
     backends: Object.freeze([...(config.backends ?? [])]),
+    retryWindowMs,
     pollIntervalMs: config.pollIntervalMs ?? 5000,
     pollTimeoutMs: config.pollTimeoutMs,
   });

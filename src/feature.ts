@@ -33,9 +33,39 @@ export interface StepStart {
    * Start-time metric labels, built once by the metrics feature: `start` serves active
    * requests' +1 and its −1, `genai` the GenAI histograms.
    */
-  metricLabels?: { start: Attributes; genai: Attributes };
+  metricLabels?: StepLabels;
   /** Set by a feature that records per-read metrics; the step calls it directly. */
   chunkRecorder?: ChunkRecorder;
+  /**
+   * Set while the step's last attempt failed and was reported through `onAttemptFailed`: when
+   * the step then ends without a retry, `onStepEnd` must not count that failure again.
+   */
+  failureReported?: boolean;
+}
+
+/**
+ * The label sets of one step, built once at its start and reused by every record at its end:
+ * `start` (model, graph) for the active requests' +1 and −1 and the outcome series, `requests`
+ * with the request type, `genai` for the GenAI histograms and its two token-type variants.
+ */
+export interface StepLabels {
+  start: Attributes;
+  requests: Attributes;
+  genai: Attributes;
+  genaiInput: Attributes;
+  genaiOutput: Attributes;
+  /** Whether the step counts in the active requests now (not while it waits for a retry). */
+  active: boolean;
+}
+
+/** A failed attempt after which the step waits for a retry. */
+export interface FailedAttempt {
+  /** `error.type` of the attempt. */
+  readonly errorType: string;
+  /** Epoch ms. */
+  readonly endTime: number;
+  /** The wait its response asked for (`retry-after` / `retry-after-ms`), seconds. */
+  readonly retryAfterS: number | undefined;
 }
 
 /** A request asking to be sent: what an admission decision can go by. */
@@ -65,6 +95,14 @@ export interface Feature {
   admit?(request: AdmissionRequest): Error | undefined | Promise<void>;
   /** A step began (its request is about to be dispatched). */
   onStepStart?(step: StepStart): void;
+  /**
+   * An attempt of a step failed and the step waits for the client to retry it (the step's last
+   * attempt is reported by `onStepEnd` instead): every failed attempt counts once, through one
+   * of the two.
+   */
+  onAttemptFailed?(attempt: FailedAttempt, step: StepStart): void;
+  /** A step that waited after a failed attempt is being retried (its next attempt starts now). */
+  onRetry?(step: StepStart): void;
   /** A step ended, whatever its outcome; `program` is its program's registry entry. */
   onStepEnd?(record: StepRecord, step: StepStart, program: ProgramState): void;
 }

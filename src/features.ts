@@ -26,6 +26,8 @@ export interface Features {
   /** The features with a step hook, for the per-step loops (no lookup per step). */
   onStepStart: Feature[];
   onStepEnd: Feature[];
+  onAttemptFailed: Feature[];
+  onRetry: Feature[];
   /** The features that decide admission (the breakers only under failFast). */
   admit: Feature[];
   /** Features that outlive a configuration (they are not shut down when it is replaced). */
@@ -62,10 +64,10 @@ export function buildFeatures(c: ResolvedConfig, x: FeatureContext): Features {
   const profiles = new ProfilesFeature(x.programs, x.writer);
   const poller = new EnginePollerFeature(c.backends, { prefix: c.metricPrefix, pollIntervalMs: c.pollIntervalMs, pollTimeoutMs: c.pollTimeoutMs, meter: x.meter }, breakers, () => Object.values(profiles.views.programs()), x.produced);
   const status = c.statusServer === undefined ? undefined : new StatusFeature(c.statusServer, () => profiles.api(), x.backendsView);
-  const list: Feature[] = [instruments, new StepMetrics(instruments, x.providerName), tinyllm, breakers, profiles, x.omni, x.listeners];
+  const list: Feature[] = [instruments, new StepMetrics(instruments, x.providerName, c.timePerOutputChunk), tinyllm, breakers, profiles, x.omni, x.listeners];
   if (c.backends.length > 0) list.push(poller);
   if (status !== undefined) list.push(status);
-  return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), admit: list.filter((f) => f.admit !== undefined && (f !== breakers || c.circuitBreaker.failFast)), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
+  return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), onAttemptFailed: list.filter((f) => f.onAttemptFailed !== undefined), onRetry: list.filter((f) => f.onRetry !== undefined), admit: list.filter((f) => f.admit !== undefined && (f !== breakers || c.circuitBreaker.failFast)), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 export { AgenticInstrumentation } from './instrumentation.js';
 export type { AgenticInstrumentationConfig, DispatchFunction, DispatchInterceptor, ProgramOptions, StepPhases, StepRecord } from './types.js';
-export { withProgram, currentProgram } from './program/program-context.js';
+export { withProgram, currentProgram, pausing } from './program/program-context.js';
 export type { ProgramScope } from './program/program-context.js';
 export type { ProfilesApi } from './profiles/profiles-feature.js';
 export type { ProgramProfile, ProgramView } from './profiles/program-profiles.js';

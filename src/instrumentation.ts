@@ -15,10 +15,11 @@ import type { Feature } from './feature.js';
 import type { BackendsApi } from './engines/poller-feature.js';
 import { EngineMetricProducer } from './engines/engine-metric-producer.js';
 import { admitAll, buildFeatures, type Features } from './features.js';
-import { createCompletionInterceptor, type ArrivedRequest } from './http/completion-interceptor.js';
+import { createCompletionInterceptor } from './http/completion-interceptor.js';
+import { poolWait, responseEnded, watchConnects } from './http/connect-times.js';
 import { getGlobalDispatcher, interceptDispatcher, setGlobalDispatcher } from './http/global-dispatcher.js';
 import { PropagationPolicy } from './http/propagation-policy.js';
-import { backendOf, serverOf } from './http/server-of.js';
+import { backendOf } from './http/server-of.js';
 import type { TinyLlmMetrics } from './metrics/tinyllm-metrics.js';
 import { OmniFeature } from './omni/omni-feature.js';
 import type { OmniRecorder } from './omni/omni-recorder.js';
@@ -26,9 +27,8 @@ import type { ProfilesApi } from './profiles/profiles-feature.js';
 import { StepProfileWriter } from './profiles/step-profile-writer.js';
 import { STEP_CSV_EXTENDED_HEADER as EXTENDED, STEP_CSV_HEADER } from './profiles/step-csv.js';
 import { ProgramTracker } from './program/program-tracker.js';
-import { AgentStep, type StepDeps } from './steps/agent-step.js';
-import { RedirectFollow } from './steps/redirect-follow.js';
-import type { StepInit } from './steps/step-init.js';
+import type { StepDeps } from './steps/agent-step.js';
+import { StepLifecycle } from './steps/step-lifecycle.js';
 import { StepListeners } from './steps/step-listeners.js';
 import type { AgenticInstrumentationConfig, DispatchInterceptor, StepRecord } from './types.js';
 import { log } from './util/log.js';
@@ -48,7 +48,7 @@ export class AgenticInstrumentation {
   private _programs: ProgramTracker | undefined;
   private readonly _stepDeps: StepDeps;
   private readonly _interceptor: Dispatcher.DispatcherComposeInterceptor;
-  private readonly _redirects = new RedirectFollow();
+  private readonly _lifecycle: StepLifecycle;
   private readonly _listeners = new StepListeners();
   private readonly _omni: OmniFeature;
   private _installed: Dispatcher | undefined;
@@ -62,9 +62,13 @@ export class AgenticInstrumentation {
       tracer: trace.getTracer(PACKAGE_NAME, PACKAGE_VERSION),
       providerName: 'vllm',
       captureContent: false,
-      onStepEnd: (record, init) => this._stepEnded(record, init),
-      onRedirect: (step, init, location) => this._redirects.await(step, init.fingerprint, location),
+      onStepEnd: (record, init) => this._lifecycle.ended(record, init),
+      onRedirect: (step, init, location) => this._lifecycle.redirects.await(step, init.fingerprint, location),
+      onAttemptFailed: (step, init, attempt) => this._lifecycle.attemptFailed(step, init, attempt),
+      poolWait,
+      responseEnded,
     };
+    this._lifecycle = new StepLifecycle(this._stepDeps, () => this._programs as ProgramTracker, () => this._features, () => this._config.retryWindowMs);
     this._omni = new OmniFeature(() => this._stepDeps.tracer, this._meter, () => this._userConfig.omni?.tableRequests);
     this._applyConfig(config);
     this._interceptor = createCompletionInterceptor({
@@ -73,7 +77,7 @@ export class AgenticInstrumentation {
       injectIncludeUsage: () => this._config.injectIncludeUsage,
       propagateTraceContext: (origin) => this._config.propagateTraceContext && this._propagation.allows(origin),
       captureContent: () => this._stepDeps.captureContent,
-      beginStep: (arrived) => this._beginStep(arrived),
+      beginStep: (arrived) => this._lifecycle.begin(arrived),
       admit: (programId, origin) => (this._features.admit.length === 0 ? undefined : admitAll(this._features.admit, { programId, origin, backend: backendOf(origin) })),
     });
     if (this._config.enabled) this.enable();
@@ -83,6 +87,7 @@ export class AgenticInstrumentation {
   enable(): void {
     if (this._enabled) return;
     this._enabled = true;
+    watchConnects();
     if (this._config.installGlobalDispatcher) {
       const previous = getGlobalDispatcher();
       if (previous === undefined || typeof previous.dispatch !== 'function') {
@@ -115,13 +120,22 @@ export class AgenticInstrumentation {
 
   /** Writes queued profile rows, ends steps waiting on a redirect, closes what features opened. */
   async shutdown(): Promise<void> {
-    this._redirects.endAll();
+    this._lifecycle.endAll();
     const pending: Promise<void>[] = [];
     this._each('shutdown', (f) => {
       const p = f.shutdown?.();
       if (p !== undefined) pending.push(p.catch((err: unknown) => log.error(`${f.name}: shutdown failed`, err)));
     });
     await Promise.all(pending);
+  }
+
+  /**
+   * Ends now every step that waits for a client's retry or a redirect's follow-up, with its last
+   * attempt (as shutdown and exit do): call it when a batch of work is over and its rows and
+   * metrics are wanted at once.
+   */
+  settle(): void {
+    this._lifecycle.endAll();
   }
 
   /** ThunderAgent's per-program views. */
@@ -246,48 +260,6 @@ export class AgenticInstrumentation {
     for (const f of this._features.list) guard(f, what, () => fn(f));
   }
 
-  private _beginStep(arrived: ArrivedRequest): AgentStep {
-    const follows = this._redirects.take(arrived.url, arrived.fingerprint);
-    if (follows !== undefined) return follows;
-    const programs = this._programs as ProgramTracker;
-    const ticket = programs.beginStep(arrived.programId, arrived.arrive);
-    const server = serverOf(arrived.origin);
-    const init: StepInit = {
-      programId: arrived.programId,
-      agentName: arrived.agentName,
-      stepId: ticket.stepId,
-      previousEnd: ticket.previousEnd,
-      arrive: arrived.arrive,
-      parentContext: arrived.parentContext,
-      operation: arrived.operation,
-      request: arrived.request,
-      serverAddress: server?.address,
-      serverPort: server?.port,
-      backend: arrived.origin,
-      url: arrived.url,
-      clientTimeoutS: arrived.clientTimeoutS,
-      fingerprint: arrived.fingerprint,
-    };
-    for (const f of this._features.onStepStart) {
-      try {
-        f.onStepStart?.(init);
-      } catch (err) {
-        log.error(`${f.name}: onStepStart failed`, err);
-      }
-    }
-    return new AgentStep(this._stepDeps, init);
-  }
-
-  private _stepEnded(record: StepRecord, init: StepInit): void {
-    const program = (this._programs as ProgramTracker).endStep(record.programId, record.endTime);
-    for (const f of this._features.onStepEnd) {
-      try {
-        f.onStepEnd?.(record, init, program);
-      } catch (err) {
-        log.error(`${f.name}: onStepEnd failed`, err);
-      }
-    }
-  }
 }
 
 function guard(f: Feature, what: string, fn: () => void): void {

@@ -1,10 +1,7 @@
 /**
- * Every span name, attribute name and attribute value this package emits.
- *
- * GenAI names follow open-telemetry/semantic-conventions v1.41.0 (`model/gen-ai`). Since 1.42
- * the JS constants for them are deprecated in `@opentelemetry/semantic-conventions/incubating`,
- * so, as the contrib instrumentations do, we keep our own copies here.
- */
+ * Every span name, attribute name and attribute value this package emits. GenAI names follow
+ * semantic-conventions v1.41.0 (`model/gen-ai`); since 1.42 their JS constants are deprecated in
+ * `@opentelemetry/semantic-conventions/incubating`, so, as contrib does, we keep our own copies. */
 
 /** Span names. They are a public contract: dashboards and users query them. */
 export const SPAN_AGENT_STEP = 'agent.step' as const;
@@ -58,6 +55,14 @@ export const ATTR_HTTP_REQUEST_RESEND_COUNT = 'http.request.resend_count' as con
 export const ATTR_AGENTIC_TRACE_CONTEXT_INJECTED = 'agentic.trace_context.injected' as const;
 /** Attempts of a step (a redirect hop is one); only when more than one. */
 export const ATTR_AGENTIC_STEP_ATTEMPTS = 'agentic.step.attempts' as const;
+/** On an attempt's `chat` span: the wait its response asked for (`retry-after` / `retry-after-ms`), seconds. */
+export const ATTR_AGENTIC_RETRY_AFTER_S = 'agentic.retry_after_s' as const;
+/** On a `agent.pause` span: what the time was spent on (`hold`, `retry`, `queue`, `redirect`). */
+export const ATTR_AGENTIC_PAUSE_REASON = 'agentic.pause.reason' as const;
+export const PAUSE_REASON_HOLD = 'hold' as const;
+export const PAUSE_REASON_RETRY = 'retry' as const;
+export const PAUSE_REASON_QUEUE = 'queue' as const;
+export const PAUSE_REASON_REDIRECT = 'redirect' as const;
 
 /** `gen_ai.operation.name` values we emit. */
 export const GEN_AI_OPERATION_CHAT = 'chat' as const;
@@ -75,6 +80,11 @@ export const ENV_CAPTURE_MESSAGE_CONTENT = 'OTEL_INSTRUMENTATION_GENAI_CAPTURE_M
 export const HEADER_PROGRAM_ID = 'x-program-id' as const;
 /** The `openai` client's request timeout, whole seconds (truncated), on every request it sends. */
 export const HEADER_STAINLESS_TIMEOUT = 'x-stainless-timeout' as const;
+/** The `openai` client's retries so far (0 on a request's first attempt). */
+export const HEADER_STAINLESS_RETRY_COUNT = 'x-stainless-retry-count' as const;
+/** What a 429 (or 503) asks the client to wait: seconds or an HTTP date, and OpenAI's milliseconds. */
+export const HEADER_RETRY_AFTER = 'retry-after' as const;
+export const HEADER_RETRY_AFTER_MS = 'retry-after-ms' as const;
 /** Program id used when nothing names one (ThunderAgent's convention). */
 export const DEFAULT_PROGRAM_ID = 'default' as const;
 

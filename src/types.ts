@@ -100,11 +100,34 @@ export interface AgenticInstrumentationConfig {
    */
   backends?: { url: string; kind?: 'vllm' | 'sglang' | 'skyrl'; name?: string; slots?: number }[];
   /**
+   * How `gen_ai.client.operation.time_per_output_chunk` is recorded, for streamed requests:
+   * - `'perStream'`: one record per stream, the stream's mean time per output chunk (from its
+   *   first chunk to its last, divided by the chunks after the first). The histogram then
+   *   describes streams, as vLLM's `request_time_per_output_token_seconds` does: its count is
+   *   the number of streams, its sum the sum of their means.
+   * - `'perChunk'`: one record per chunk after the first, as the GenAI conventions describe it
+   *   (the time since the previous chunk; chunks that arrive in one read record 0). It costs one
+   *   `Histogram.record` per chunk in the SDK (see docs/performance.md).
+   * - `'off'`: not recorded.
+   * @default 'perStream'
+   */
+  timePerOutputChunk?: 'perChunk' | 'perStream' | 'off';
+  /**
    * vLLM-omni: how many of the latest requests `instrumentation.omni`'s tables keep (the summary
    * covers every request, in bounded memory).
    * @default { tableRequests: 1000 }
    */
   omni?: { tableRequests?: number };
+  /**
+   * How long a failed request of a program may wait for its client's retry to continue the same
+   * step (attempts of one logical request). The `openai` client says so itself
+   * (`x-stainless-retry-count`); for clients that retry silently, the same bytes sent again by
+   * the same explicitly named program, with nothing else of it in flight, after a retriable
+   * failure. A failed step whose retry does not come within the window ends then (and at
+   * shutdown or exit).
+   * @default 60000
+   */
+  retryWindowMs?: number;
   /** @default 5000 */
   pollIntervalMs?: number;
   /** @default min(pollIntervalMs, 10000) */
@@ -153,8 +176,13 @@ export interface StepRecord {
   requestModel?: string;
   /** Set when the request failed; the low-cardinality `error.type`. */
   errorType?: string;
-  /** Epoch milliseconds. */
+  /** Attempts the step took (retries and followed redirects included); 1 for most steps. */
+  attempts: number;
+  /** The wait the last attempt's response asked for (`retry-after` / `retry-after-ms`), seconds. */
+  retryAfterS?: number;
+  /** Epoch milliseconds: the request reached us (its first attempt). */
   arriveTime: number;
+  /** Epoch milliseconds: the attempt that counts (the last) started on a connection; prefill begins here. */
   startTime: number;
   endTime: number;
 }

@@ -6,7 +6,7 @@
  * could not reach the engine at all. The breaker gauge and failure counter are a metric
  * feature that reads this registry (metrics/breaker-metrics.ts).
  */
-import type { AdmissionRequest, Feature, StepStart } from '../feature.js';
+import type { AdmissionRequest, FailedAttempt, Feature, StepStart } from '../feature.js';
 import type { StepRecord } from '../types.js';
 import { BreakerState, CircuitBreaker, CircuitOpenError, type BreakerOptions } from './circuit-breaker.js';
 import { isBackendFailure, requestErrorType } from './request-error-type.js';
@@ -54,12 +54,21 @@ export class BreakerRegistry implements Feature {
   }
 
   onStepEnd(record: StepRecord, step: StepStart): void {
-    if (step.serverAddress === undefined || step.serverPort === undefined || record.errorType === CircuitOpenError.CODE) return;
+    if (step.failureReported !== true) this._outcome(step, record.errorType, record.endTime);
+  }
+
+  /** Every failed attempt counts, the ones the client retries included. */
+  onAttemptFailed(attempt: FailedAttempt, step: StepStart): void {
+    this._outcome(step, attempt.errorType, attempt.endTime);
+  }
+
+  private _outcome(step: StepStart, errorType: string | undefined, at: number): void {
+    if (step.serverAddress === undefined || step.serverPort === undefined || errorType === CircuitOpenError.CODE) return;
     const backend = `${step.serverAddress}:${step.serverPort}`;
     const b = this.breaker(backend);
-    if (record.errorType === undefined) b.success(record.endTime);
-    else if (isBackendFailure(requestErrorType(record.errorType))) this._failure(backend, record.endTime);
-    else if (/^4\d\d$/.test(record.errorType)) b.success(record.endTime); // the backend answered
+    if (errorType === undefined) b.success(at);
+    else if (isBackendFailure(requestErrorType(errorType))) this._failure(backend, at);
+    else if (/^4\d\d$/.test(errorType)) b.success(at); // the backend answered
     else b.release();
   }
 

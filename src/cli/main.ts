@@ -11,7 +11,7 @@ import { omniIngest } from './omni-ingest.js';
 import { parseBackend, parseInterval, watch } from './watch.js';
 
 const USAGE = `usage: agentic-otel simulator [--port 8000] [--host 127.0.0.1] [--model NAME] [--flavor vllm|sglang|skyrl]
-                         [--max-running N] [--decode-ms MS] [--prefill-ms-per-token MS] [--max-tokens N]
+                         [--max-running N] [--decode-ms MS] [--prefill-ms-per-token MS] [--max-tokens N] [--retry-after-ms MS]
        agentic-otel watch --backend URL [--backend URL …] [--port 9464] [--host 127.0.0.1] [--interval 5s] [--prefix agentic]
        agentic-otel omni ingest <logfile> [--json] [--otlp-endpoint URL]`;
 
@@ -61,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
       'decode-ms': { type: 'string' },
       'prefill-ms-per-token': { type: 'string' },
       'max-tokens': { type: 'string' },
+      'retry-after-ms': { type: 'string' },
       flavor: { type: 'string' },
     },
   });
@@ -80,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     ...(values['decode-ms'] !== undefined && { decodeMsPerToken: num('decode-ms', values['decode-ms'], 0) }),
     ...(values['prefill-ms-per-token'] !== undefined && { prefillMsPerToken: num('prefill-ms-per-token', values['prefill-ms-per-token'], 0) }),
     ...(values['max-tokens'] !== undefined && { defaultMaxTokens: num('max-tokens', values['max-tokens'], 1) }),
+    ...(values['retry-after-ms'] !== undefined && { retryAfterMs: num('retry-after-ms', values['retry-after-ms'], 0) }),
     ...(values.flavor !== undefined && { flavor: values.flavor as 'vllm' | 'sglang' | 'skyrl' }),
   });
   process.stdout.write(`agentic-otel simulator serving ${sim.model} at ${sim.url}/v1 (Ctrl-C to stop)\n`);

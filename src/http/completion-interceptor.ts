@@ -15,7 +15,8 @@ import { now } from '../util/clock.js';
 import { getHeader, setHeader, toFlatHeaders, type DispatchHeaders, type FlatHeaders } from './headers.js';
 import { failHandler, observingHandler, type UsageInjected } from './observing-handler.js';
 import { EarlyConnection } from './early-connection.js';
-import { DEFAULT_PROGRAM_ID, GEN_AI_OPERATION_CHAT, GEN_AI_OPERATION_TEXT_COMPLETION, HEADER_PROGRAM_ID, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
+import { fingerprintOf, nonEmpty, pathOnly, retryCountOf, secondsOf } from './request-keys.js';
+import { DEFAULT_PROGRAM_ID, GEN_AI_OPERATION_CHAT, GEN_AI_OPERATION_TEXT_COMPLETION, HEADER_PROGRAM_ID, HEADER_STAINLESS_RETRY_COUNT, HEADER_STAINLESS_TIMEOUT } from '../semconv.js';
 import { log } from '../util/log.js';
 
 /** Marks options we already observed, so two composed copies of the hook observe once. */
@@ -59,6 +60,12 @@ export interface ArrivedRequest {
   clientTimeoutS: number | undefined;
   /** Tells the application's body apart cheaply: a client following a redirect sends it again. */
   fingerprint: string | undefined;
+  /** The `openai` client's `x-stainless-retry-count` (0 on a first attempt), when it sent one. */
+  retryCount: number | undefined;
+  /** The application's body as it gave it (for telling a silent retry's identical bytes apart). */
+  body: string | Uint8Array | undefined;
+  /** The program's scope (`withProgram`), where its holds are logged. */
+  scope: ProgramScope | undefined;
 }
 
 type Options = Dispatcher.DispatchOptions & { [OBSERVED]?: true };
@@ -142,8 +149,14 @@ function observe(
     if (request !== undefined && text !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage() && !hooks.compressing.has(origin ?? '')) {
       const rewritten = withIncludeUsage(text, bytes, request.layout);
       if (rewritten !== undefined) {
-        outBody = rewritten;
-        if (getHeader(headers, 'content-length') !== undefined) setHeader(headers, 'content-length', String(Buffer.byteLength(rewritten)));
+        const length = typeof rewritten === 'string' ? Buffer.byteLength(rewritten) : rewritten.reduce((n, b) => n + b.byteLength, 0);
+        const declared = getHeader(headers, 'content-length') !== undefined;
+        if (declared) setHeader(headers, 'content-length', String(length));
+        // With a declared length (fetch always declares one), the three parts go out as they
+        // are, one after the other: an agent's body is not copied to add 30 bytes. Without one,
+        // one contiguous body, so that undici frames it with a length as it would have.
+        // (undici takes any iterable of chunks as a body; its types list only Readable.)
+        outBody = (typeof rewritten === 'string' || declared ? rewritten : Buffer.concat(rewritten, length)) as Options['body'];
         injected = {
           onCompressed: () => {
             if (origin === undefined || hooks.compressing.has(origin)) return;
@@ -165,7 +178,10 @@ function observe(
       origin,
       url: origin === undefined ? undefined : origin.replace(/\/$/, '') + opts.path,
       clientTimeoutS: secondsOf(getHeader(headers, HEADER_STAINLESS_TIMEOUT)),
-      fingerprint: text === undefined ? undefined : `${text.length}:${text.slice(0, 48)}${text.slice(-48)}`,
+      fingerprint: text === undefined ? undefined : fingerprintOf(text),
+      retryCount: retryCountOf(getHeader(headers, HEADER_STAINLESS_RETRY_COUNT)),
+      body,
+      scope,
     });
     const outOpts: Options = { ...opts, headers, body: outBody, [OBSERVED]: true };
     /** Dispatches at `t` through `inner`: the chat span starts, the trace context goes with the request. */
@@ -235,14 +251,14 @@ function hold(admission: Promise<void>, send: (t: number, inner: Handler) => boo
  * re-serialised), or undefined to send it as it is. Bytes that are not valid UTF-8 are left
  * alone: their text would not map back to them byte for byte.
  */
-function withIncludeUsage(text: string, bytes: Buffer | undefined, layout: BodyLayout | undefined): Buffer | string | undefined {
+function withIncludeUsage(text: string, bytes: Buffer | undefined, layout: BodyLayout | undefined): Buffer[] | string | undefined {
   const splice = includeUsageSplice(text, layout);
   if (splice === undefined) return undefined;
   const [at, field] = splice;
   if (bytes === undefined) return text.slice(0, at) + field + text.slice(at);
   if (!isUtf8(bytes)) return undefined;
   const byteAt = Buffer.byteLength(text.slice(0, at), 'utf8');
-  return Buffer.concat([bytes.subarray(0, byteAt), Buffer.from(field, 'latin1'), bytes.subarray(byteAt)]);
+  return [bytes.subarray(0, byteAt), Buffer.from(field, 'latin1'), bytes.subarray(byteAt)];
 }
 
 /** W3C trace context through the global propagator, or written directly when none is set. */
@@ -260,21 +276,6 @@ function injectTraceContext(ctx: Context, headers: FlatHeaders): void {
   for (const name of Object.keys(carrier)) setHeader(headers, name.toLowerCase(), carrier[name] as string);
 }
 
-function pathOnly(path: string): string {
-  const q = path.indexOf('?');
-  return q === -1 ? path : path.slice(0, q);
-}
-
-function secondsOf(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
-
-function nonEmpty(v: string | undefined): string | undefined {
-  return v !== undefined && v.length > 0 ? v : undefined;
-}
-
 function isAsyncIterable(v: unknown): v is AsyncIterable<Uint8Array | string> {
   return v !== null && typeof v === 'object' && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
 }
@@ -282,5 +283,6 @@ function isAsyncIterable(v: unknown): v is AsyncIterable<Uint8Array | string> {
 async function readAll(body: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  return Buffer.concat(chunks);
+  // fetch hands a string or bytes body over as one chunk: sent as it is, not copied.
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }

@@ -73,7 +73,12 @@ export class ObservingHandler implements Handler {
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
-    this._inner.onRequestStart?.(controller, context);
+    const t = now(); // undici starts the request on a connection: a wait in its pool ends here
+    try {
+      this._inner.onRequestStart?.(controller, context);
+    } finally {
+      if (!this._detached) guard(() => this._step.onConnected(t));
+    }
   }
 
   onRequestUpgrade(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
@@ -147,7 +152,12 @@ export class LegacyObservingHandler implements Handler {
   }
 
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
-    (this._inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this._inner, abort, context);
+    const t = now(); // undici starts the request on a connection: a wait in its pool ends here
+    try {
+      (this._inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this._inner, abort, context);
+    } finally {
+      if (!this._detached) guard(() => this._step.onConnected(t));
+    }
   }
 
   onResponseStarted(): void {
@@ -220,16 +230,19 @@ export class LegacyObservingHandler implements Handler {
 }
 
 /** The headers the step reads (content type and encoding, location), from undici's raw name/value list. */
+const WANTED: ReadonlySet<string> = new Set(['content-type', 'content-encoding', 'location', 'retry-after', 'retry-after-ms']);
+
 function parseRawHeaders(raw: Buffer[] | string[] | null): Record<string, string> {
   const out: Record<string, string> = {};
   if (raw == null) return out;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    // Only three names matter (content-type, content-encoding, a redirect's location): other
-    // headers are not decoded.
+    // Only a few names matter (content-type, content-encoding, a redirect's location, a rate
+    // limit's retry-after and retry-after-ms): other headers are not decoded.
     const rawName = raw[i] as Buffer | string;
-    if (rawName.length !== 12 && rawName.length !== 16 && rawName.length !== 8) continue;
+    const n = rawName.length;
+    if (n !== 12 && n !== 16 && n !== 8 && n !== 11 && n !== 14) continue;
     const name = String(rawName).toLowerCase();
-    if ((name === 'content-type' || name === 'content-encoding' || name === 'location') && out[name] === undefined) out[name] = String(raw[i + 1]);
+    if (WANTED.has(name) && out[name] === undefined) out[name] = String(raw[i + 1]);
   }
   return out;
 }

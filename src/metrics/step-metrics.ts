@@ -7,46 +7,78 @@
  */
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
-import type { ChunkRecorder, Feature, StepStart } from '../feature.js';
+import type { ChunkRecorder, FailedAttempt, Feature, StepStart } from '../feature.js';
 import type { StepRecord } from '../types.js';
 import { requestErrorType } from '../breakers/request-error-type.js';
+import type { ResolvedConfig } from '../config.js';
 import type { Instruments } from './instruments.js';
 
 export class StepMetrics implements Feature {
   readonly name = 'step metrics';
 
-  constructor(private readonly _instruments: Instruments, private readonly _providerName: () => string) {}
+  constructor(
+    private readonly _instruments: Instruments,
+    private readonly _providerName: () => string,
+    private readonly _timePerOutputChunk: ResolvedConfig['timePerOutputChunk'] = 'perStream',
+  ) {}
 
   onStepStart(step: StepStart): void {
     if (!this._instruments.recording) return;
-    const start: Attributes = { [sc.LABEL_MODEL]: step.request?.model ?? sc.LABEL_VALUE_UNKNOWN, [sc.LABEL_GRAPH]: step.agentName ?? sc.LABEL_VALUE_DEFAULT_GRAPH };
+    const model = step.request?.model;
     const genai: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: step.operation, [sc.ATTR_GEN_AI_PROVIDER_NAME]: this._providerName() };
-    if (step.request?.model !== undefined) genai[sc.ATTR_GEN_AI_REQUEST_MODEL] = step.request.model;
+    if (model !== undefined) genai[sc.ATTR_GEN_AI_REQUEST_MODEL] = model;
     if (step.serverAddress !== undefined) genai[sc.ATTR_SERVER_ADDRESS] = step.serverAddress;
     if (step.serverPort !== undefined) genai[sc.ATTR_SERVER_PORT] = step.serverPort;
-    step.metricLabels = { start, genai };
-    this._instruments.i.active.add(1, start);
-    if (step.request?.stream === true) step.chunkRecorder = new ChunkHistogram(this._instruments.i.genaiTpoc, genai);
+    const labels = outcomeLabels(model ?? sc.LABEL_VALUE_UNKNOWN, step.agentName ?? sc.LABEL_VALUE_DEFAULT_GRAPH, step.operation);
+    step.metricLabels = {
+      ...labels,
+      genai,
+      genaiInput: { ...genai, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.TOKEN_TYPE_INPUT },
+      genaiOutput: { ...genai, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.TOKEN_TYPE_OUTPUT },
+      active: true,
+    };
+    this._instruments.i.active.add(1, labels.start);
+    if (step.request?.stream !== true || this._timePerOutputChunk === 'off') return;
+    step.chunkRecorder = this._timePerOutputChunk === 'perChunk' ? new PerChunkRecorder(this._instruments.i.genaiTpoc, genai) : new PerStreamRecorder();
+  }
+
+  /** A failed attempt the client will retry: an error of its own; the step is not active while it waits. */
+  onAttemptFailed(attempt: FailedAttempt, step: StepStart): void {
+    const labels = step.metricLabels;
+    if (labels === undefined || !this._instruments.recording) return;
+    const i = this._instruments.i;
+    if (labels.active) i.active.add(-1, labels.start);
+    labels.active = false;
+    i.errors.add(1, { ...labels.start, [sc.LABEL_ERROR_TYPE]: requestErrorType(attempt.errorType) });
+    if (attempt.retryAfterS !== undefined) i.rateLimitWait.record(attempt.retryAfterS, labels.start);
+  }
+
+  onRetry(step: StepStart): void {
+    const labels = step.metricLabels;
+    if (labels === undefined || !this._instruments.recording || labels.active) return;
+    labels.active = true;
+    this._instruments.i.active.add(1, labels.start);
   }
 
   onStepEnd(r: StepRecord, step: StepStart): void {
     const labels = step.metricLabels;
     if (labels === undefined || !this._instruments.recording) return;
     const i = this._instruments.i;
-    i.active.add(-1, labels.start);
-    // The outcome: the response's model stands in when the request named none.
+    if (labels.active) i.active.add(-1, labels.start);
+    labels.active = false;
+    // The outcome: the response's model stands in when the request named none (new sets only then).
     const model = r.requestModel ?? r.model ?? sc.LABEL_VALUE_UNKNOWN;
-    const graph = labels.start[sc.LABEL_GRAPH] as string;
-    const outcome: Attributes = { [sc.LABEL_MODEL]: model, [sc.LABEL_GRAPH]: graph };
-    const seconds = (r.endTime - r.startTime) / 1000;
-    i.requests.add(1, { ...outcome, [sc.LABEL_REQUEST_TYPE]: r.operation === sc.GEN_AI_OPERATION_CHAT ? sc.REQUEST_TYPE_CHAT : sc.REQUEST_TYPE_COMPLETION });
-    i.latency.record(seconds, outcome);
-    if (r.inputTokens !== undefined) i.tokensIn.add(r.inputTokens, outcome);
-    if (r.outputTokens !== undefined) i.tokensOut.add(r.outputTokens, outcome);
+    const outcome = model === labels.start[sc.LABEL_MODEL] ? labels : outcomeLabels(model, labels.start[sc.LABEL_GRAPH] as string, r.operation);
+    // The logical request's latency as the application saw it: from its arrival (retries, rate-limit
+    // waits and a wait for a connection included) to its end.
+    const seconds = (r.endTime - r.arriveTime) / 1000;
+    i.requests.add(1, outcome.requests);
+    i.latency.record(seconds, outcome.start);
+    if (r.inputTokens !== undefined) i.tokensIn.add(r.inputTokens, outcome.start);
+    if (r.outputTokens !== undefined) i.tokensOut.add(r.outputTokens, outcome.start);
     if (r.cachedTokens !== undefined && r.inputTokens !== undefined) {
-      const kv: Attributes = { [sc.LABEL_CACHE_TYPE]: sc.CACHE_TYPE_KV_PREFIX };
-      i.cacheHits.add(r.cachedTokens, kv);
-      i.cacheMisses.add(Math.max(0, r.inputTokens - r.cachedTokens), kv);
+      i.cacheHits.add(r.cachedTokens, KV_PREFIX);
+      i.cacheMisses.add(Math.max(0, r.inputTokens - r.cachedTokens), KV_PREFIX);
     }
     const p = r.phases;
     if (r.stepId > 1) i.phase.record(p.toolCallS, PHASE_LABELS.toolCall);
@@ -56,13 +88,24 @@ export class StepMetrics implements Feature {
       i.phase.record(p.decodeS, PHASE_LABELS.decode);
     }
     const genai = labels.genai;
-    if (r.inputTokens !== undefined) i.genaiTokens.record(r.inputTokens, { ...genai, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.TOKEN_TYPE_INPUT });
-    if (r.outputTokens !== undefined) i.genaiTokens.record(r.outputTokens, { ...genai, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.TOKEN_TYPE_OUTPUT });
+    if (step.chunkRecorder instanceof PerStreamRecorder) step.chunkRecorder.record(i.genaiTpoc, genai);
+    if (r.inputTokens !== undefined) i.genaiTokens.record(r.inputTokens, labels.genaiInput);
+    if (r.outputTokens !== undefined) i.genaiTokens.record(r.outputTokens, labels.genaiOutput);
     if (r.streamed && r.errorType === undefined) i.genaiTtfc.record(p.prefillS, genai);
     i.genaiDuration.record(seconds, r.errorType === undefined ? genai : { ...genai, [sc.ATTR_ERROR_TYPE]: r.errorType });
-    if (r.errorType !== undefined) i.errors.add(1, { ...outcome, [sc.LABEL_ERROR_TYPE]: requestErrorType(r.errorType) });
+    if (step.failureReported === true) return; // its last attempt's failure was counted when it failed
+    if (r.errorType !== undefined) i.errors.add(1, { ...outcome.start, [sc.LABEL_ERROR_TYPE]: requestErrorType(r.errorType) });
+    if (r.retryAfterS !== undefined) i.rateLimitWait.record(r.retryAfterS, outcome.start);
   }
 }
+
+/** TinyLLM's outcome sets of one model and graph: without and with the request type. */
+function outcomeLabels(model: string, graph: string, operation: string): { start: Attributes; requests: Attributes } {
+  const start: Attributes = { [sc.LABEL_MODEL]: model, [sc.LABEL_GRAPH]: graph };
+  return { start, requests: { ...start, [sc.LABEL_REQUEST_TYPE]: operation === sc.GEN_AI_OPERATION_CHAT ? sc.REQUEST_TYPE_CHAT : sc.REQUEST_TYPE_COMPLETION } };
+}
+
+const KV_PREFIX: Attributes = { [sc.LABEL_CACHE_TYPE]: sc.CACHE_TYPE_KV_PREFIX };
 
 /** The phase histogram's label sets: a closed set, built once. */
 const PHASE_LABELS = {
@@ -72,8 +115,8 @@ const PHASE_LABELS = {
   decode: { [sc.LABEL_PHASE]: sc.PHASE_DECODE },
 } as const;
 
-/** `gen_ai.client.operation.time_per_output_chunk` of one stream, with the step's own attributes. */
-class ChunkHistogram implements ChunkRecorder {
+/** `gen_ai.client.operation.time_per_output_chunk`, one record per chunk after the first, with the step's own attributes. */
+class PerChunkRecorder implements ChunkRecorder {
   constructor(private readonly _histogram: Histogram, private readonly _attributes: Attributes) {}
 
   onChunks(count: number, interval: number | undefined): void {
@@ -81,5 +124,28 @@ class ChunkHistogram implements ChunkRecorder {
       if (k === 0 && interval === undefined) continue; // the first chunk of a stream has no interval
       this._histogram.record(k === 0 ? (interval as number) : 0, this._attributes);
     }
+  }
+}
+
+/**
+ * `gen_ai.client.operation.time_per_output_chunk`, one record per stream: its mean time per
+ * output chunk, (last chunk − first chunk) / (chunks after the first). Two numbers per read, one
+ * record at the step's end.
+ */
+class PerStreamRecorder implements ChunkRecorder {
+  private _seconds = 0;
+  private _intervals = 0;
+
+  onChunks(count: number, interval: number | undefined): void {
+    if (interval === undefined) {
+      this._intervals += count - 1; // the first chunk of a stream has no interval
+    } else {
+      this._seconds += interval;
+      this._intervals += count;
+    }
+  }
+
+  record(histogram: Histogram, attributes: Attributes): void {
+    if (this._intervals > 0) histogram.record(this._seconds / this._intervals, attributes);
   }
 }

@@ -16,11 +16,13 @@ export interface SyncFlushable {
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** Flushed before the writers: what still has rows to hand them (steps waiting for a retry). */
+const firsts = new Set<SyncFlushable>();
 const writers = new Set<SyncFlushable>();
 let installed = false;
 
 function flushAll(): void {
-  for (const w of writers) {
+  for (const w of [...firsts, ...writers]) {
     try {
       w.flushSync();
     } catch (err) {
@@ -52,13 +54,17 @@ function uninstall(): void {
   for (const s of SIGNALS) process.off(s, onSignal);
 }
 
-/** Registers `writer` for the exit flush; returns the function that unregisters it. */
-export function installExitFlush(writer: SyncFlushable): () => void {
-  writers.add(writer);
+/**
+ * Registers `writer` for the exit flush (`first`: before every writer); returns the function that
+ * unregisters it.
+ */
+export function installExitFlush(writer: SyncFlushable, options: { first?: boolean } = {}): () => void {
+  const set = options.first === true ? firsts : writers;
+  set.add(writer);
   install();
   return () => {
-    writers.delete(writer);
-    if (writers.size === 0) uninstall();
+    set.delete(writer);
+    if (writers.size === 0 && firsts.size === 0) uninstall();
   };
 }
 

@@ -3,11 +3,15 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ProgramOptions } from '../types.js';
+import { now } from '../util/clock.js';
+import { HoldLog } from './hold-log.js';
 
 /** The program a piece of code runs for. */
 export interface ProgramScope {
   programId: string;
   agent?: string;
+  /** What the program awaited inside `pausing()`, since its last request. */
+  holds?: HoldLog;
 }
 
 // One store per process, even when both the ESM and the CommonJS build of this package are
@@ -33,4 +37,29 @@ export function withProgram<T>(programId: string, fn: () => T, options?: Program
 /** The program of the calling code, if it runs inside {@link withProgram}. */
 export function currentProgram(): ProgramScope | undefined {
   return storage.getStore();
+}
+
+/**
+ * Runs `fn`, an await of the program's own hold (its semaphore, a token bucket, a human
+ * approval), and counts the time until it settles as the program's pause, not its tool time:
+ * `await pausing(() => limiter.acquire())`. Overlapping holds count once. Returns what `fn`
+ * returns (a promise that settles as `fn`'s does); outside {@link withProgram} it only runs `fn`.
+ */
+export function pausing<T>(fn: () => T): T {
+  const scope = storage.getStore();
+  if (scope === undefined) return fn();
+  const holds = (scope.holds ??= new HoldLog());
+  holds.begin(now());
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    holds.end(now());
+    throw err;
+  }
+  if (result === null || typeof result !== 'object' || typeof (result as { then?: unknown }).then !== 'function') {
+    holds.end(now());
+    return result;
+  }
+  return Promise.resolve(result).finally(() => holds.end(now())) as T;
 }

@@ -49,6 +49,7 @@ export function resolveOptions(o: SimulatorOptions): Resolved {
     numGpuBlocks: o.numGpuBlocks ?? 4096,
     promptTokensDetails: o.promptTokensDetails ?? true,
     cutAfterChunks: o.cutAfterChunks ?? 3,
+    retryAfterMs: o.retryAfterMs ?? 100,
   };
 }
 

@@ -6,7 +6,7 @@ import { newRecord, planOutput, promptTokensOf, resolveOptions, SimEngine, type 
 import type { SimFault, Simulator, SimulatorOptions, SimRequestRecord } from './types.js';
 import { renderSglang, renderSkyrl, renderVllm, sglangServerInfo, type EngineState } from './engine-metrics.js';
 
-const FAULTS: readonly SimFault[] = ['http_500', 'stall', 'cut', 'malformed', 'reset'];
+const FAULTS: readonly SimFault[] = ['http_500', 'http_429', 'stall', 'cut', 'malformed', 'reset'];
 const clock = (): number => performance.timeOrigin + performance.now();
 
 /** Starts a simulator; resolves once it listens. */
@@ -131,6 +131,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     if (fault === 'http_500') {
       sendError(res, 500, 'InternalServerError', 'Simulated engine failure');
+      return;
+    }
+    if (fault === 'http_429') {
+      const ms = opts.retryAfterMs;
+      res.setHeader('retry-after', String(Math.ceil(ms / 1000)));
+      res.setHeader('retry-after-ms', String(ms));
+      sendError(res, 429, 'RateLimitError', 'Simulated rate limit');
       return;
     }
     if (fault === 'stall') return; // never answer; the client gives up or the simulator closes

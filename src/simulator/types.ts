@@ -6,6 +6,8 @@
 export type SimFault =
   /** Answer 500 with vLLM's error body. */
   | 'http_500'
+  /** Answer 429 with `retry-after` (whole seconds, rounded up) and `retry-after-ms` (`retryAfterMs`). */
+  | 'http_429'
   /** Accept the request and never send headers. */
   | 'stall'
   /** Stream some chunks, then destroy the connection midway. */
@@ -39,6 +41,8 @@ export interface SimulatorOptions {
   numGpuBlocks?: number;
   /** Report `usage.prompt_tokens_details.cached_tokens` (vLLM's --enable-prompt-tokens-details). @default true */
   promptTokensDetails?: boolean;
+  /** With the `http_429` fault: the wait it asks for, ms. @default 100 */
+  retryAfterMs?: number;
   /** With the `cut` fault: chunks sent before the cut. @default 3 */
   cutAfterChunks?: number;
   /** Which engine `/metrics` imitates (SGLang also serves `/get_server_info`). @default 'vllm' */

@@ -14,5 +14,14 @@ export interface StepInit extends StepStart {
   clientTimeoutS: number | undefined;
   /** Tells the request's body apart cheaply (a client following a redirect sends it again). */
   fingerprint: string | undefined;
+  /** The `openai` client's `x-stainless-retry-count`, when it sent one. */
+  retryCount: number | undefined;
+  /**
+   * The application's body, kept only while it may be needed to tell a silent retry (named
+   * programs, no retry count); let go of once hashed or once the step ends.
+   */
+  body: string | Uint8Array | undefined;
+  /** The program's holds (`pausing()`) within its tool gap, flat `[start, end, …]` epoch ms. */
+  holds?: number[];
 }
 

@@ -16,6 +16,8 @@ export interface StepOutcome {
   hitRate: number | undefined;
   cached: number | undefined;
   errorType: string | undefined;
+  attempts: number;
+  retryAfterS: number | undefined;
 }
 
 /** The step's record, as profiles, metrics and listeners see it. */
@@ -31,6 +33,7 @@ export function stepRecord(init: StepInit, o: StepOutcome): StepRecord {
     arriveTime: init.arrive,
     startTime: o.start,
     endTime: o.end,
+    attempts: o.attempts,
   };
   if (init.agentName !== undefined) record.agentName = init.agentName;
   if (init.backend !== undefined) record.backend = init.backend;
@@ -45,6 +48,7 @@ export function stepRecord(init: StepInit, o: StepOutcome): StepRecord {
   if (usage?.total_tokens !== undefined) record.totalTokens = usage.total_tokens;
   if (o.cached !== undefined) record.cachedTokens = o.cached;
   if (o.errorType !== undefined) record.errorType = o.errorType;
+  if (o.retryAfterS !== undefined) record.retryAfterS = o.retryAfterS;
   return record;
 }
 

@@ -66,10 +66,19 @@ describe('the request hook', () => {
     const original = { model: 'm', stream: true, messages: [{ role: 'user', content: 'naïve — 日本語 ✓ "quoted" \\ end' }] };
     const bytes = new TextEncoder().encode(`\n ${JSON.stringify(original)}`);
     dispatch({ origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: { 'content-length': String(bytes.byteLength) }, body: bytes }, { onRequestStart() {}, onResponseError() {} });
-    const out = sent[0]!.body as Buffer;
-    expect(Buffer.isBuffer(out)).toBe(true);
+    // With a declared length the body goes out in three parts, the application's bytes not copied.
+    const parts = sent[0]!.body as Buffer[];
+    expect(parts).toHaveLength(3);
+    expect(parts[0]!.buffer).toBe(bytes.buffer);
+    expect(parts[2]!.buffer).toBe(bytes.buffer);
+    const out = Buffer.concat(parts);
     expect(JSON.parse(out.toString('utf8'))).toEqual({ stream_options: { include_usage: true }, ...original });
     expect(sent[0]!.headers).toEqual(['content-length', String(out.length)]);
+    // Without one, a single contiguous body (undici then frames it with a length, as it would have).
+    sent.length = 0;
+    dispatch({ origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: {}, body: bytes }, { onRequestStart() {}, onResponseError() {} });
+    expect(Buffer.isBuffer(sent[0]!.body)).toBe(true);
+    expect((sent[0]!.body as Buffer).equals(out)).toBe(true);
   });
 });
 

@@ -17,7 +17,7 @@ const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
   sim = await startSimulator({ decodeMsPerToken: 2, cutAfterChunks: 3 });
-  h = setupHarness();
+  h = setupHarness({ retryWindowMs: 0 }); // each failure ends its step at once (retries: test/steps/retries.test.ts)
   process.on('unhandledRejection', onUnhandled);
 });
 afterAll(async () => {
@@ -87,9 +87,10 @@ async function run(client: Client, scenario: Scenario): Promise<unknown> {
   }
 }
 
-const scenarios: Scenario[] = ['none', 'http_500', 'stall', 'cut', 'malformed', 'reset', 'refuse', 'app_abort'];
+const scenarios: Scenario[] = ['none', 'http_500', 'http_429', 'stall', 'cut', 'malformed', 'reset', 'refuse', 'app_abort'];
 const expectedErrorType: Record<Exclude<Scenario, 'none'>, RegExp> = {
   http_500: /^500$/,
+  http_429: /^429$/,
   stall: /^(AbortError|TimeoutError|UND_ERR_HEADERS_TIMEOUT)$/,
   cut: /^(UND_ERR_SOCKET|TypeError)$/,
   malformed: /^malformed_response$/,

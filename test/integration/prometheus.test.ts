@@ -56,17 +56,19 @@ describe.skipIf(!hasPrometheus)('TinyLLM PromQL queries against real Prometheus'
     await simB.refuse(true);
     const appPort = await freePort();
     exporter = new PrometheusExporter({ port: appPort, host: '127.0.0.1' });
-    h = setupHarness({ metricPrefix: 'tinyllm', circuitBreaker: { threshold: 3, cooldownMs: 3_600_000 } });
+    h = setupHarness({ metricPrefix: 'tinyllm', retryWindowMs: 0, circuitBreaker: { threshold: 3, cooldownMs: 3_600_000 } });
     h.instrumentation.setMeterProvider(new MeterProvider({ readers: [exporter] }));
     prom = await startPrometheus('app', `127.0.0.1:${appPort}`, 2);
     promUrl = prom.url;
 
     const m = h.instrumentation.metrics;
+    let calls = 0; // every call a request of its own: the same bytes after a failure would be its retry
     const call = async (sim: Simulator, graph: 'planner' | 'coder', extra: Record<string, unknown>, fault?: string) => {
+      calls++;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (fault) headers['x-sim-fault'] = fault;
       await withProgram(`${graph}-prog`, async () => {
-        const res = await request(`${sim.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'sim-llama-3-8b', messages: [{ role: 'system', content: 'You are an agent. '.repeat(8) }, { role: 'user', content: `${graph} task` }], max_tokens: 6, ...extra }) });
+        const res = await request(`${sim.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'sim-llama-3-8b', messages: [{ role: 'system', content: 'You are an agent. '.repeat(8) }, { role: 'user', content: `${graph} task ${calls}` }], max_tokens: 6, ...extra }) });
         await res.body.text();
       }, { agent: graph }).catch(() => undefined);
     };

@@ -34,7 +34,7 @@ describe('series recorded from the traffic', () => {
 
   beforeAll(async () => {
     sim = await startSimulator({ decodeMsPerToken: 1 });
-    h = setupHarness({ metricPrefix: 'tinyllm' });
+    h = setupHarness({ metricPrefix: 'tinyllm', retryWindowMs: 0 }) // each failure its own step at once (retries: test/steps/retries.test.ts);
     reader = new TestReader();
     h.instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
     const post = async (extra: Record<string, unknown>, headers: Record<string, string> = {}) => {
@@ -105,13 +105,55 @@ describe('series recorded from the traffic', () => {
     const chatSeconds = chats.reduce((acc, sp) => acc + sp.duration[0] + sp.duration[1] / 1e9, 0);
     expect(sumOf(metrics.get('gen_ai.client.operation.duration'))).toBeCloseTo(chatSeconds, 6);
     expect(sumOf(metrics.get('tinyllm_request_latency_seconds'))).toBeCloseTo(chatSeconds, 6);
-    // One record per chunk after the first: each successful stream sent chunksSent data events.
-    const streams = ok.filter((r) => r.stream);
-    expect(countOf(metrics.get('gen_ai.client.operation.time_per_output_chunk'))).toBe(streams.reduce((s, r) => s + r.chunksSent - 1, 0));
+    // The default granularity, perStream: one record per successful stream.
+    expect(countOf(metrics.get('gen_ai.client.operation.time_per_output_chunk'))).toBe(ok.filter((r) => r.stream).length);
   });
 
   test('no program or request id on any metric', () => {
     for (const m of metrics.values()) for (const d of m.dataPoints) expect(JSON.stringify(d.attributes)).not.toMatch(/p[0-2]"|failing|chatcmpl/);
+  });
+});
+
+describe('time_per_output_chunk granularity', () => {
+  // Each stream's ground truth: the simulator wrote chunksSent events between its first and last
+  // token (the usage event at once after the last), so its mean time per output chunk is
+  // decodeMs / (chunksSent − 1).
+  const truth = (r: ReturnType<Simulator['requests']>[number]) => (r.decodeMs as number) / 1000 / (r.chunksSent - 1);
+  let sim: Simulator;
+  let h: Harness;
+  beforeAll(async () => {
+    sim = await startSimulator({ decodeMsPerToken: 10 });
+  });
+  afterAll(async () => {
+    await h?.shutdown();
+    await sim.close();
+  });
+
+  async function streamWith(timePerOutputChunk: 'perChunk' | 'perStream' | 'off') {
+    h = setupHarness({ timePerOutputChunk });
+    const reader = new TestReader();
+    h.instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
+    const res = await request(`${sim.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body({ stream: true, max_tokens: 8 }) });
+    await res.body.text();
+    const tpoc = (await collect(reader)).get('gen_ai.client.operation.time_per_output_chunk');
+    await h.shutdown();
+    return { count: countOf(tpoc), sum: sumOf(tpoc), sim: sim.requests().at(-1)! };
+  }
+
+  test('perChunk: one record per chunk after the first; perStream: one record, the same mean; off: none', async () => {
+    const perChunk = await streamWith('perChunk');
+    expect(perChunk.sim.chunksSent).toBe(9); // 8 tokens and the usage event
+    expect(perChunk.count).toBe(8);
+    expect(perChunk.sum / perChunk.count).toBeCloseTo(truth(perChunk.sim), 2); // within 5 ms of 10 ms
+    const perStream = await streamWith('perStream');
+    expect(perStream.count).toBe(1);
+    expect(Math.abs(perStream.sum - truth(perStream.sim))).toBeLessThan(0.002);
+    const off = await streamWith('off');
+    expect(off.count).toBe(0);
+  });
+
+  test('an unknown granularity is refused by the constructor', () => {
+    expect(() => new AgenticInstrumentation({ enabled: false, timePerOutputChunk: 'sometimes' as 'off' })).toThrow(RangeError);
   });
 });
 

@@ -18,7 +18,7 @@ function registry(idleTimeoutMs = 60_000) {
 }
 
 const step = (programId: string, stepId: number, p: [number, number, number, number], over: Partial<StepRecord> = {}): StepRecord => ({
-  programId, stepId, operation: 'chat', streamed: true,
+  programId, stepId, operation: 'chat', streamed: true, attempts: 1,
   phases: { toolCallS: p[0], pauseS: p[1], prefillS: p[2], decodeS: p[3] },
   finishReasons: [], arriveTime: 0, startTime: 0, endTime: 1_000_000 + stepId * 1000, backend: 'http://e:8000', ...over,
 });

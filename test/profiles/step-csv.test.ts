@@ -3,7 +3,7 @@ import { csvField, formatSeconds, formatStepRow, programIdField, STEP_CSV_HEADER
 import type { StepRecord } from '../../src/types.js';
 
 const record = (over: Partial<StepRecord> = {}): StepRecord => ({
-  programId: 'agent-1', stepId: 2, operation: 'chat', streamed: true,
+  programId: 'agent-1', stepId: 2, operation: 'chat', streamed: true, attempts: 1,
   phases: { toolCallS: 1.23454, pauseS: 0, prefillS: 0.08214, decodeS: 1.87336 },
   kvHitRate: 0.85, finishReasons: ['stop'], arriveTime: 0, startTime: 0, endTime: 1770532805000, ...over,
 });

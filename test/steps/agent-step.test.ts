@@ -22,7 +22,7 @@ function makeStep(init: Partial<StepInit> = {}) {
     {
       programId: 'p', agentName: undefined, stepId: 2, previousEnd: T0, arrive: T0 + 1000,
       parentContext: context.active(), operation: 'chat', request: { json: {}, model: 'm', stream: true, streamOptions: { include_usage: true }, includeUsage: true },
-      serverAddress: 'h', serverPort: 1, backend: 'http://h:1', url: undefined, clientTimeoutS: undefined, fingerprint: undefined, ...init,
+      serverAddress: 'h', serverPort: 1, backend: 'http://h:1', url: undefined, clientTimeoutS: undefined, fingerprint: undefined, retryCount: undefined, body: undefined, ...init,
     },
   );
   return { step, exporter, records };

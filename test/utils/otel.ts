@@ -62,6 +62,11 @@ export interface StepTree {
   step: ReadableSpan;
   toolCall: ReadableSpan | undefined;
   pause: ReadableSpan | undefined;
+  /** Every tool_call and pause span (a program's holds split the tool gap), in time order. */
+  toolCalls: ReadableSpan[];
+  pauses: ReadableSpan[];
+  /** One per attempt, in time order; `chat` is the last (the one that succeeded, or the last failure). */
+  chats: ReadableSpan[];
   chat: ReadableSpan;
   prefill: ReadableSpan | undefined;
   decode: ReadableSpan | undefined;
@@ -73,13 +78,18 @@ export function stepTrees(spans: ReadableSpan[]): StepTree[] {
   const trees: StepTree[] = [];
   for (const step of spans.filter((s) => s.name === 'agent.step')) {
     const kids = childrenOf(spans, step);
-    const chat = kids.find((s) => s.kind === 2 /* CLIENT */);
+    const byStart = (a: ReadableSpan, b: ReadableSpan) => hrMs(a.startTime) - hrMs(b.startTime);
+    const chats = kids.filter((s) => s.kind === 2 /* CLIENT */).sort(byStart);
+    const chat = chats.at(-1);
     if (chat === undefined) throw new Error('agent.step without a chat span');
     const grand = childrenOf(spans, chat);
     trees.push({
       step,
       toolCall: kids.find((s) => s.name === 'agent.tool_call'),
       pause: kids.find((s) => s.name === 'agent.pause'),
+      toolCalls: kids.filter((s) => s.name === 'agent.tool_call').sort(byStart),
+      pauses: kids.filter((s) => s.name === 'agent.pause').sort(byStart),
+      chats,
       chat,
       prefill: grand.find((s) => s.name === 'llm.prefill'),
       decode: grand.find((s) => s.name === 'llm.decode'),

@@ -1,0 +1,162 @@
+// npm run bench (client level): agentic-otel against the openai instrumentations a user would
+// pick instead, through the real `openai` client, in the configuration users run (a tracer
+// provider with the batch span processor and a meter provider with a periodic reader: see
+// otel-providers.mjs).
+//
+// The peers patch the module at `node_modules/openai`, and only `openai` < 7 (an npm alias is not
+// patched: they would silently do nothing). They live in a nested package, bench/peers (its own
+// package.json and lockfile: openai 6.49, @opentelemetry/instrumentation-openai 0.21 — 0.22 needs
+// Node 22 —, @traceloop/instrumentation-openai 0.27, @arizeai/openinference-instrumentation-openai
+// 4.2), installed here on first use, outside the root install and CI.
+//
+// Three cases: 256 chunks with a short body, 64 chunks with a short body, 64 chunks with an
+// agent's ~96 KiB body (a long conversation). Concurrency 32, modes interleaved over rounds with
+// their order rotating; per mode the median over rounds of bare CPU / mode CPU in the same round
+// (higher is better; the lowest and highest in brackets) and the CPU it adds per completion.
+// Our marginal CPU per streamed chunk = (added at 256 chunks − added at 64 chunks, short body) / 192.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
+import { median, otelProviders } from './otel-providers.mjs';
+
+const REQUESTS = Number(process.env.BENCH_CLIENT_REQUESTS ?? 600);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+
+const peersDir = new URL('./peers/', import.meta.url).pathname;
+if (!existsSync(`${peersDir}node_modules/openai/package.json`)) {
+  console.log('installing the peers in bench/peers (npm ci) …');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: peersDir, stdio: 'inherit' });
+}
+const requirePeer = createRequire(`${peersDir}package.json`);
+
+const otel = otelProviders();
+const { tracerProvider, meterProvider, counts } = otel;
+
+// The peers register their require hooks when enabled, before `openai` is loaded; constructed
+// enabled, then disabled until their rounds (disable() unpatches the loaded module, enable()
+// patches it again).
+const { OpenAIInstrumentation: Contrib } = requirePeer('@opentelemetry/instrumentation-openai');
+const { OpenAIInstrumentation: Traceloop } = requirePeer('@traceloop/instrumentation-openai');
+const { OpenAIInstrumentation: OpenInference } = requirePeer('@arizeai/openinference-instrumentation-openai');
+const peers = { contrib: new Contrib(), traceloop: new Traceloop(), openinference: new OpenInference() };
+for (const p of Object.values(peers)) {
+  p.setTracerProvider(tracerProvider);
+  p.setMeterProvider(meterProvider);
+}
+const { default: OpenAI } = requirePeer('openai');
+const openaiVersion = JSON.parse(readFileSync(`${peersDir}node_modules/openai/package.json`, 'utf8')).version;
+for (const p of Object.values(peers)) p.disable();
+
+function ours(config = {}, { meter = true } = {}) {
+  const i = new AgenticInstrumentation({ enabled: false, ...config });
+  i.setTracerProvider(tracerProvider);
+  if (meter) i.setMeterProvider(meterProvider);
+  return i;
+}
+const oursDefault = ours();
+const granularities = { perChunk: ours({ timePerOutputChunk: 'perChunk' }), perStream: ours({ timePerOutputChunk: 'perStream' }), off: ours({ timePerOutputChunk: 'off' }) };
+const oursNoMeter = ours({}, { meter: false });
+const both = (...xs) => ({ on: () => xs.forEach((x) => x.enable()), off: () => xs.forEach((x) => x.disable()) });
+
+const modes = {
+  bare: both(),
+  'agentic-otel (default)': both(oursDefault),
+  'agentic-otel, no meter': both(oursNoMeter),
+  'agentic-otel perChunk': both(granularities.perChunk),
+  'agentic-otel perStream': both(granularities.perStream),
+  'agentic-otel off': both(granularities.off),
+  'contrib instrumentation-openai': both(peers.contrib),
+  'Traceloop instrumentation-openai': both(peers.traceloop),
+  'OpenInference instrumentation-openai': both(peers.openinference),
+  'agentic-otel + contrib': both(oursDefault, peers.contrib),
+};
+const only = process.env.BENCH_MODES?.split(',');
+const names = Object.keys(modes).filter((m) => m === 'bare' || only === undefined || only.some((o) => m.includes(o)));
+
+const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'bench', maxRetries: 0 });
+
+/** An agent's request after a few dozen tool calls: ~96 KiB of conversation. */
+function agentMessages() {
+  const messages = [{ role: 'system', content: 'You are a software agent. '.repeat(80) }];
+  for (let i = 0; messages.reduce((n, m) => n + m.content.length, 0) < 96 * 1024; i++) {
+    messages.push({ role: 'user', content: `Step ${i}: run the tests and report. ` + 'log line '.repeat(120) });
+    messages.push({ role: 'assistant', content: `Ran step ${i}; ` + 'output '.repeat(100) });
+  }
+  return messages;
+}
+const short = [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }];
+const cases = {
+  '256 chunks, short body': { chunks: 256, messages: short },
+  '64 chunks, short body': { chunks: 64, messages: short },
+  '64 chunks, 96 KiB body': { chunks: 64, messages: agentMessages() },
+};
+
+async function completion({ chunks, messages }) {
+  const stream = await client.chat.completions.create({ model: 'bench', stream: true, max_tokens: chunks, messages });
+  let n = 0;
+  for await (const chunk of stream) n += chunk.choices.length;
+  if (n !== chunks) throw new Error(`expected ${chunks} chunks, got ${n}`);
+}
+
+async function runOnce(c) {
+  let next = 0;
+  await otel.flush();
+  const before = { ...counts };
+  const cpu = process.cpuUsage();
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => withProgram(`bench-${w}`, async () => {
+    while (next < REQUESTS) {
+      next++;
+      await completion(c);
+    }
+  })));
+  const used = process.cpuUsage(cpu);
+  await otel.flush();
+  return { cpuUs: (used.user + used.system) / REQUESTS, spans: (counts.spans - before.spans) / REQUESTS, records: (counts.histogramRecords - before.histogramRecords) / REQUESTS };
+}
+
+console.log(`agentic-otel client bench: openai ${openaiVersion}, ${REQUESTS} completions per run, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
+const results = {};
+for (const [caseName, c] of Object.entries(cases)) {
+  for (const m of names) { modes[m].on(); await runOnce(c); modes[m].off(); } // warm-up
+  const cpu = Object.fromEntries(names.map((m) => [m, []]));
+  const shape = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(j + round) % names.length];
+      modes[name].on();
+      globalThis.gc?.();
+      const r = await runOnce(c);
+      modes[name].off();
+      cpu[name].push(r.cpuUs);
+      shape[name] = r;
+      await sleep(20);
+    }
+  }
+  results[caseName] = Object.fromEntries(names.map((m) => {
+    const ratios = cpu[m].map((x, r) => cpu.bare[r] / x);
+    const added = cpu[m].map((x, r) => x - cpu.bare[r]);
+    return [m, { cpuUs: median(cpu[m]), ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)], addedUs: median(added), added, spans: shape[m].spans, records: shape[m].records }];
+  }));
+}
+
+console.log('\ncase                    mode                                   CPU µs/completion  ratio to bare (rounds)   added µs  spans  histogram records');
+for (const [caseName, byMode] of Object.entries(results)) {
+  for (const [m, r] of Object.entries(byMode)) {
+    console.log(`${caseName.padEnd(23)} ${m.padEnd(38)} ${r.cpuUs.toFixed(0).padStart(17)}  ${r.ratio.toFixed(3)} (${r.spread[0].toFixed(2)}–${r.spread[1].toFixed(2)})  ${r.addedUs.toFixed(0).padStart(9)}  ${r.spans.toFixed(2).padStart(5)}  ${r.records.toFixed(1).padStart(17)}`);
+  }
+}
+const long = results['256 chunks, short body'];
+const shortCase = results['64 chunks, short body'];
+console.log('\nmarginal CPU per streamed chunk, metrics on: (added at 256 chunks − added at 64 chunks, short body) / 192, median of the rounds\' pairs [lowest–highest]');
+for (const m of names.filter((n) => n !== 'bare')) {
+  const perChunk = long[m].added.map((a, r) => (a - shortCase[m].added[r]) / 192);
+  console.log(`  ${m.padEnd(38)} ${median(perChunk).toFixed(2).padStart(6)} µs  [${Math.min(...perChunk).toFixed(2)}–${Math.max(...perChunk).toFixed(2)}]`);
+}
+console.log('spans, histogram records: per completion, in the last round (what the mode emitted; a peer that patched nothing shows 0 spans)');
+await otel.shutdown();
+server.kill('SIGTERM');
