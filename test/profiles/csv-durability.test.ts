@@ -37,9 +37,9 @@ interface ChildRun {
 }
 
 /** Runs the child; `onReady` is called when it prints `ready` (or, in `stream` mode, after `killAfterMs`). */
-function runChild(dir: string, mode: string, act?: (pid: number) => void, killAfterMs?: number): Promise<ChildRun> {
+function runChild(dir: string, mode: string, act?: (pid: number) => void, killAfterMs?: number, extra: string[] = []): Promise<ChildRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, mode], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, mode, ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let buffered = '';
@@ -89,6 +89,14 @@ describe('every finished step reaches the CSV, exactly once, without shutdown()'
     expect(run.signal).toBe(signal);
     expect(run.code).toBe(code);
     expect(run.stepTimes).toHaveLength(5);
+    expect(rowKeys(dir).sort()).toEqual(run.stepTimes.map((s) => s.key).sort());
+  }, 40_000);
+
+  test.each(['natural', 'exit', 'sigterm'])('%s: a failed step still waiting for its retry ends and writes its row first', async (mode) => {
+    const dir = tempDir();
+    const run = await runChild(dir, mode, mode === 'sigterm' ? (pid) => process.kill(pid, 'SIGTERM') : undefined, undefined, ['5', 'waiting']);
+    expect(run.stepTimes).toHaveLength(6); // five steps and the failed one, ended at exit
+    expect(run.stepTimes.at(-1)!.key).toBe(`${mode}-prog,6`);
     expect(rowKeys(dir).sort()).toEqual(run.stepTimes.map((s) => s.key).sort());
   }, 40_000);
 
