@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 import { median, otelProviders } from './otel-providers.mjs';
 
-const REQUESTS = Number(process.env.BENCH_CLIENT_REQUESTS ?? 600);
+const REQUESTS = Number(process.env.BENCH_CLIENT_REQUESTS ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 
@@ -57,7 +57,7 @@ function ours(config = {}, { meter = true } = {}) {
   return i;
 }
 const oursDefault = ours();
-const granularities = { perChunk: ours({ timePerOutputChunk: 'perChunk' }), perStream: ours({ timePerOutputChunk: 'perStream' }), off: ours({ timePerOutputChunk: 'off' }) };
+const perChunk = ours({ timePerOutputChunk: 'perChunk' });
 const oursNoMeter = ours({}, { meter: false });
 const both = (...xs) => ({ on: () => xs.forEach((x) => x.enable()), off: () => xs.forEach((x) => x.disable()) });
 
@@ -65,9 +65,7 @@ const modes = {
   bare: both(),
   'agentic-otel (default)': both(oursDefault),
   'agentic-otel, no meter': both(oursNoMeter),
-  'agentic-otel perChunk': both(granularities.perChunk),
-  'agentic-otel perStream': both(granularities.perStream),
-  'agentic-otel off': both(granularities.off),
+  'agentic-otel, perChunk': both(perChunk),
   'contrib instrumentation-openai': both(peers.contrib),
   'Traceloop instrumentation-openai': both(peers.traceloop),
   'OpenInference instrumentation-openai': both(peers.openinference),

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const ts = require('typescript');
 const root = fileURLToPath(new URL('..', import.meta.url));
-const source = ts.createSourceFile('semconv.ts', readFileSync(`${root}src/semconv.ts`, 'utf8'), ts.ScriptTarget.ES2022, true);
+// semconv.ts, and the engines' names it re-exports.
+const sources = ['semconv.ts', 'engine-names.ts'].map((f) => ts.createSourceFile(f, readFileSync(`${root}src/${f}`, 'utf8'), ts.ScriptTarget.ES2022, true));
 
 /** Which table a constant goes in, by its name. */
 const KINDS = [
@@ -17,11 +18,12 @@ const KINDS = [
   [/^ATTR_/, 'Span attributes'],
   [/^METRIC_/, 'Metric names'],
   [/^LABEL_/, 'Metric labels'],
-  [/^(PHASE|TOKEN_TYPE|REQUEST_ERROR|REQUEST_TYPE|CACHE_TYPE|BREAKER_STATE|PROGRAM_STATUS|ERROR_TYPE|GEN_AI_OPERATION)_/, 'Closed value sets'],
+  [/^(PHASE|PAUSE_REASON|SNAPSHOT_STATUS|TOKEN_TYPE|REQUEST_ERROR|REQUEST_TYPE|CACHE_TYPE|BREAKER_STATE|PROGRAM_STATUS|ERROR_TYPE|GEN_AI_OPERATION)_/, 'Closed value sets'],
   [/^ENGINE_/, 'Engine metrics we read'],
   [/^(HEADER|ENV)_/, 'Headers and environment variables'],
 ];
 const rows = new Map(KINDS.map(([, title]) => [title, []]));
+for (const source of sources) {
 const text = source.getFullText();
 for (const stmt of source.statements) {
   if (!ts.isVariableStatement(stmt)) continue;
@@ -38,6 +40,7 @@ for (const stmt of source.statements) {
     const comment = (last === undefined ? '' : text.slice(last.pos, last.end)).replace(/^\/\*\*?|\*\/$/g, '').replace(/\n\s*\*\s?/g, ' ').replace(/\s+/g, ' ').trim();
     rows.get(kind[1]).push([`\`${init.text}\``, `\`${name}\``, comment.replace(/\|/g, '\\|')]);
   }
+}
 }
 let md = '# Reference: everything agentic-otel emits\n\nGenerated from `src/semconv.ts` by `node scripts/reference.mjs`; a test fails when it differs.\nMetric names of TinyLLM and of the engine poller are shown without the prefix (`metricPrefix`,\ndefault `agentic`): `requests_total` is exported as `agentic_requests_total`. The Prometheus\nexporter writes attribute keys with `_` for `.` (`backend.url` → `backend_url`). The GenAI client\nspan is named `{gen_ai.operation.name} {gen_ai.request.model}` (`chat sim-llama-3-8b`), omni\nstages `omni.stage {id} {name}` and edges `omni.transfer {from}->{to}`.\n';
 for (const [title, list] of rows) {

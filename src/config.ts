@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV_CAPTURE_MESSAGE_CONTENT } from './semconv.js';
 import type { AgenticInstrumentationConfig } from './types.js';
+import type { SnapshotsConfig } from './snapshots/snapshot-feature.js';
 
 const DEFAULT_PATHS = ['/v1/chat/completions', '/v1/completions'];
 const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
@@ -34,6 +35,7 @@ export interface ResolvedConfig {
   readonly circuitBreaker: { readonly threshold: number; readonly cooldownMs: number; readonly failFast: boolean };
   readonly backends: readonly NonNullable<AgenticInstrumentationConfig['backends']>[number][];
   readonly retryWindowMs: number;
+  readonly snapshots: SnapshotsConfig | undefined;
   readonly pollIntervalMs: number;
   readonly pollTimeoutMs: number | undefined;
 }
@@ -50,6 +52,15 @@ export function resolveConfig(config: AgenticInstrumentationConfig, env: NodeJS.
   if (!(threshold >= 1) || !(cooldownMs >= 0)) throw new RangeError('circuitBreaker needs threshold >= 1 and cooldownMs >= 0');
   const retryWindowMs = config.retryWindowMs ?? 60_000;
   if (!(retryWindowMs >= 0)) throw new RangeError(`retryWindowMs must be >= 0, got ${String(config.retryWindowMs)}`);
+  const snap = config.snapshots;
+  const snapshots = snap === undefined ? undefined : Object.freeze({
+    dir: snap.dir,
+    backends: snap.backends === undefined ? undefined : Object.freeze([...snap.backends]),
+    maxFiles: snap.maxFiles ?? 10_000,
+    maxAgeMs: snap.maxAgeMs ?? 7 * 24 * 3600_000,
+    maxWaitMs: snap.maxWaitMs ?? 2000,
+  });
+  if (snapshots !== undefined && !(snapshots.maxFiles >= 1 && snapshots.maxAgeMs > 0 && snapshots.maxWaitMs >= 0)) throw new RangeError('snapshots needs maxFiles >= 1, maxAgeMs > 0 and maxWaitMs >= 0');
   const tpoc = config.timePerOutputChunk ?? 'perStream';
   if (tpoc !== 'perChunk' && tpoc !== 'perStream' && tpoc !== 'off') throw new RangeError(`timePerOutputChunk must be 'perChunk', 'perStream' or 'off', got '${String(tpoc)}'`);
   const envDir = env[ENV_PROFILE_DIR];
@@ -73,6 +84,7 @@ export function resolveConfig(config: AgenticInstrumentationConfig, env: NodeJS.
     circuitBreaker: Object.freeze({ threshold, cooldownMs, failFast: breaker.failFast === true }),
     backends: Object.freeze([...(config.backends ?? [])]),
     retryWindowMs,
+    snapshots,
     pollIntervalMs: config.pollIntervalMs ?? 5000,
     pollTimeoutMs: config.pollTimeoutMs,
   });

@@ -103,6 +103,11 @@ export interface Feature {
   onAttemptFailed?(attempt: FailedAttempt, step: StepStart): void;
   /** A step that waited after a failed attempt is being retried (its next attempt starts now). */
   onRetry?(step: StepStart): void;
+  /**
+   * Attributes the step's final `chat` span waits for before it ends (with its own end time):
+   * the engine's timings of the request. A promise that settles within a bounded wait.
+   */
+  holdSpans?(record: StepRecord, step: StepStart, chatSpanId: string): Promise<Attributes> | undefined;
   /** A step ended, whatever its outcome; `program` is its program's registry entry. */
   onStepEnd?(record: StepRecord, step: StepStart, program: ProgramState): void;
 }

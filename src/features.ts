@@ -12,6 +12,7 @@ import type { AdmissionRequest, Feature } from './feature.js';
 import { log } from './util/log.js';
 import { Instruments } from './metrics/instruments.js';
 import { StepMetrics } from './metrics/step-metrics.js';
+import { SnapshotFeature } from './snapshots/snapshot-feature.js';
 import { TinyLlmMetrics } from './metrics/tinyllm-metrics.js';
 import type { OmniFeature } from './omni/omni-feature.js';
 import { ProfilesFeature } from './profiles/profiles-feature.js';
@@ -28,6 +29,8 @@ export interface Features {
   onStepEnd: Feature[];
   onAttemptFailed: Feature[];
   onRetry: Feature[];
+  holdSpans: Feature[];
+  snapshots: SnapshotFeature | undefined;
   /** The features that decide admission (the breakers only under failFast). */
   admit: Feature[];
   /** Features that outlive a configuration (they are not shut down when it is replaced). */
@@ -66,8 +69,10 @@ export function buildFeatures(c: ResolvedConfig, x: FeatureContext): Features {
   const status = c.statusServer === undefined ? undefined : new StatusFeature(c.statusServer, () => profiles.api(), x.backendsView);
   const list: Feature[] = [instruments, new StepMetrics(instruments, x.providerName, c.timePerOutputChunk), tinyllm, breakers, profiles, x.omni, x.listeners];
   if (c.backends.length > 0) list.push(poller);
+  const snapshots = c.snapshots === undefined ? undefined : new SnapshotFeature(c.snapshots, c.backends, c.pollTimeoutMs ?? Math.min(c.pollIntervalMs, 10_000));
+  if (snapshots !== undefined) list.push(snapshots);
   if (status !== undefined) list.push(status);
-  return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), onAttemptFailed: list.filter((f) => f.onAttemptFailed !== undefined), onRetry: list.filter((f) => f.onRetry !== undefined), admit: list.filter((f) => f.admit !== undefined && (f !== breakers || c.circuitBreaker.failFast)), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
+  return { list, onStepStart: list.filter((f) => f.onStepStart !== undefined), onStepEnd: list.filter((f) => f.onStepEnd !== undefined), onAttemptFailed: list.filter((f) => f.onAttemptFailed !== undefined), onRetry: list.filter((f) => f.onRetry !== undefined), holdSpans: list.filter((f) => f.holdSpans !== undefined), snapshots, admit: list.filter((f) => f.admit !== undefined && (f !== breakers || c.circuitBreaker.failFast)), shared: new Set<Feature>([profiles, x.omni, x.listeners]), instruments, breakers, tinyllm, profiles, status, poller };
 }
 
 /**

@@ -67,6 +67,7 @@ export class AgenticInstrumentation {
       onAttemptFailed: (step, init, attempt) => this._lifecycle.attemptFailed(step, init, attempt),
       poolWait,
       responseEnded,
+      holdSpans: (record, init, chatSpanId) => this._lifecycle.holdSpans(record, init, chatSpanId),
     };
     this._lifecycle = new StepLifecycle(this._stepDeps, () => this._programs as ProgramTracker, () => this._features, () => this._config.retryWindowMs);
     this._omni = new OmniFeature(() => this._stepDeps.tracer, this._meter, () => this._userConfig.omni?.tableRequests);
@@ -136,6 +137,12 @@ export class AgenticInstrumentation {
    */
   settle(): void {
     this._lifecycle.endAll();
+  }
+
+  /** Engine snapshots (`snapshots` option): the scrapes sent per engine so far. */
+  get snapshots(): { scrapes(): Record<string, number> } {
+    const feature = this._features.snapshots;
+    return { scrapes: () => feature?.scrapes() ?? {} };
   }
 
   /** ThunderAgent's per-program views. */

@@ -64,6 +64,28 @@ export const PAUSE_REASON_RETRY = 'retry' as const;
 export const PAUSE_REASON_QUEUE = 'queue' as const;
 export const PAUSE_REASON_REDIRECT = 'redirect' as const;
 
+/**
+ * On the `chat` span, with `snapshots` on: what the engine's own histograms say of this request,
+ * from before / after captures of its `/metrics` (seconds and tokens; `exact` false when other
+ * requests started or finished between the captures: the values are then upper bounds).
+ */
+export const ATTR_AGENTIC_ENGINE_QUEUE_S = 'agentic.engine.queue_s' as const;
+export const ATTR_AGENTIC_ENGINE_PREFILL_S = 'agentic.engine.prefill_s' as const;
+export const ATTR_AGENTIC_ENGINE_DECODE_S = 'agentic.engine.decode_s' as const;
+export const ATTR_AGENTIC_ENGINE_INFERENCE_S = 'agentic.engine.inference_s' as const;
+export const ATTR_AGENTIC_ENGINE_TTFT_S = 'agentic.engine.ttft_s' as const;
+export const ATTR_AGENTIC_ENGINE_E2E_S = 'agentic.engine.e2e_s' as const;
+export const ATTR_AGENTIC_ENGINE_PROMPT_TOKENS = 'agentic.engine.prompt_tokens' as const;
+export const ATTR_AGENTIC_ENGINE_GENERATION_TOKENS = 'agentic.engine.generation_tokens' as const;
+export const ATTR_AGENTIC_ENGINE_EXACT = 'agentic.engine.exact' as const;
+/** Requests the engine finished between the two captures (1 when exact). */
+export const ATTR_AGENTIC_ENGINE_REQUESTS = 'agentic.engine.requests' as const;
+/** `ok`, or `missing` (no capture before, or none after within the wait), or `reset` (a counter went down). */
+export const ATTR_AGENTIC_ENGINE_SNAPSHOT = 'agentic.engine.snapshot' as const;
+export const SNAPSHOT_STATUS_OK = 'ok' as const;
+export const SNAPSHOT_STATUS_MISSING = 'missing' as const;
+export const SNAPSHOT_STATUS_RESET = 'reset' as const;
+
 /** `gen_ai.operation.name` values we emit. */
 export const GEN_AI_OPERATION_CHAT = 'chat' as const;
 export const GEN_AI_OPERATION_TEXT_COMPLETION = 'text_completion' as const;
@@ -149,32 +171,7 @@ export const METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK = 'gen_ai.client.operation
 export const METRIC_GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK = 'gen_ai.client.operation.time_per_output_chunk' as const;
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type' as const;
 
-/**
- * Engine metric names we read (shared/reference/engines.md): vLLM V1 names with their V0
- * fallbacks, and SGLang's. Inputs, not emitted; kept here so that every name is in one place.
- */
-export const ENGINE_SGLANG_CACHED_TOKENS_TOTAL = 'sglang:cached_tokens_total' as const;
-export const ENGINE_SGLANG_GENERATION_TOKENS_TOTAL = 'sglang:generation_tokens_total' as const;
-export const ENGINE_SGLANG_NUM_ABORTED_REQUESTS_TOTAL = 'sglang:num_aborted_requests_total' as const;
-export const ENGINE_SGLANG_NUM_QUEUE_REQS = 'sglang:num_queue_reqs' as const;
-export const ENGINE_SGLANG_NUM_RUNNING_REQS = 'sglang:num_running_reqs' as const;
-export const ENGINE_SGLANG_NUM_USED_TOKENS = 'sglang:num_used_tokens' as const;
-export const ENGINE_SGLANG_PROMPT_TOKENS_TOTAL = 'sglang:prompt_tokens_total' as const;
-export const ENGINE_SGLANG_TOKEN_USAGE = 'sglang:token_usage' as const;
-export const ENGINE_VLLM_CACHE_CONFIG_INFO = 'vllm:cache_config_info' as const;
-export const ENGINE_VLLM_GENERATION_TOKENS_TOTAL = 'vllm:generation_tokens_total' as const;
-export const ENGINE_VLLM_GPU_CACHE_USAGE_PERC = 'vllm:gpu_cache_usage_perc' as const;
-export const ENGINE_VLLM_GPU_PREFIX_CACHE_HIT_RATE = 'vllm:gpu_prefix_cache_hit_rate' as const;
-export const ENGINE_VLLM_GPU_PREFIX_CACHE_HITS_TOTAL = 'vllm:gpu_prefix_cache_hits_total' as const;
-export const ENGINE_VLLM_GPU_PREFIX_CACHE_QUERIES_TOTAL = 'vllm:gpu_prefix_cache_queries_total' as const;
-export const ENGINE_VLLM_KV_CACHE_USAGE_PERC = 'vllm:kv_cache_usage_perc' as const;
-export const ENGINE_VLLM_NUM_PREEMPTIONS_TOTAL = 'vllm:num_preemptions_total' as const;
-export const ENGINE_VLLM_NUM_REQUESTS_RUNNING = 'vllm:num_requests_running' as const;
-export const ENGINE_VLLM_NUM_REQUESTS_WAITING = 'vllm:num_requests_waiting' as const;
-export const ENGINE_VLLM_PREFIX_CACHE_HITS_TOTAL = 'vllm:prefix_cache_hits_total' as const;
-export const ENGINE_VLLM_PREFIX_CACHE_QUERIES_TOTAL = 'vllm:prefix_cache_queries_total' as const;
-export const ENGINE_VLLM_PROMPT_TOKENS_TOTAL = 'vllm:prompt_tokens_total' as const;
-export const ENGINE_VLLM_REQUEST_SUCCESS_TOTAL = 'vllm:request_success_total' as const;
+export * from './engine-names.js';
 
 /** TinyLLM's label keys (closed set), and their closed value sets. */
 export const LABEL_MODEL = 'model' as const;

@@ -119,6 +119,16 @@ export interface AgenticInstrumentationConfig {
    */
   omni?: { tableRequests?: number };
   /**
+   * Per-request engine snapshots: the engine's own timings of each successful request (queue,
+   * prefill, decode, TTFT, e2e, tokens) on its `chat` span as `agentic.engine.*`, from captures
+   * of the engine's `/metrics` before and after it; with `dir`, the raw captures as
+   * `{request_id}_{before|after}_{YYYYMMDD_HHMMSS_micro}.txt` (`npx agentic-otel snapshots analyze
+   * <dir>`). `backends` picks among the configured `backends` by name or URL (default all).
+   * Retention: `maxFiles` (default 10000) and `maxAgeMs` (default 7 days). The chat span waits at
+   * most `maxWaitMs` (default 2000) for the capture after the request. Off unless given.
+   */
+  snapshots?: { dir?: string; backends?: string[]; maxFiles?: number; maxAgeMs?: number; maxWaitMs?: number };
+  /**
    * How long a failed request of a program may wait for its client's retry to continue the same
    * step (attempts of one logical request). The `openai` client says so itself
    * (`x-stainless-retry-count`); for clients that retry silently, the same bytes sent again by
@@ -176,6 +186,8 @@ export interface StepRecord {
   requestModel?: string;
   /** Set when the request failed; the low-cardinality `error.type`. */
   errorType?: string;
+  /** The engine's response id (`chatcmpl-…`), when it sent one. */
+  responseId?: string;
   /** Attempts the step took (retries and followed redirects included); 1 for most steps. */
   attempts: number;
   /** The wait the last attempt's response asked for (`retry-after` / `retry-after-ms`), seconds. */

@@ -8,12 +8,16 @@
 import { parseArgs } from 'node:util';
 import { startSimulator } from '../simulator/server.js';
 import { omniIngest } from './omni-ingest.js';
+import { snapshotsAnalyze, snapshotsPrune } from './snapshots.js';
+import { parseDuration } from '../snapshots/snapshot-analyze.js';
 import { parseBackend, parseInterval, watch } from './watch.js';
 
 const USAGE = `usage: agentic-otel simulator [--port 8000] [--host 127.0.0.1] [--model NAME] [--flavor vllm|sglang|skyrl]
                          [--max-running N] [--decode-ms MS] [--prefill-ms-per-token MS] [--max-tokens N] [--retry-after-ms MS]
        agentic-otel watch --backend URL [--backend URL …] [--port 9464] [--host 127.0.0.1] [--interval 5s] [--prefix agentic]
-       agentic-otel omni ingest <logfile> [--json] [--otlp-endpoint URL]`;
+       agentic-otel omni ingest <logfile> [--json] [--otlp-endpoint URL]
+       agentic-otel snapshots analyze <dir> [--json]
+       agentic-otel snapshots prune <dir> --older-than 7d [--max-files N]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -46,6 +50,19 @@ async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'otlp-endpoint': { type: 'string' } } });
     if (positionals.length !== 1) throw new UsageError('omni ingest takes one log file');
     return omniIngest(positionals[0] as string, { json: values.json === true, otlpEndpoint: values['otlp-endpoint'] ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] });
+  }
+  if (command === 'snapshots') {
+    const [sub, ...args] = rest;
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'older-than': { type: 'string' }, 'max-files': { type: 'string' } } });
+    if (positionals.length !== 1) throw new UsageError(`snapshots ${sub ?? ''} takes one directory`);
+    const dir = positionals[0] as string;
+    if (sub === 'analyze') return snapshotsAnalyze(dir, values.json === true);
+    if (sub !== 'prune') throw new UsageError(`unknown snapshots command '${sub ?? ''}' (expected: analyze, prune)`);
+    const age = values['older-than'] === undefined ? undefined : parseDuration(values['older-than']);
+    if (age === undefined) throw new UsageError(`snapshots prune needs --older-than like 7d, 12h, 30m (got '${values['older-than'] ?? ''}')`);
+    const maxFiles = values['max-files'] === undefined ? undefined : Number(values['max-files']);
+    if (maxFiles !== undefined && !(Number.isInteger(maxFiles) && maxFiles >= 0)) throw new UsageError(`--max-files must be an integer >= 0, got '${values['max-files']}'`);
+    return snapshotsPrune(dir, age, maxFiles);
   }
   if (command !== 'simulator') {
     process.stderr.write(`agentic-otel: unknown command '${command}'\n${USAGE}\n`);

@@ -9,8 +9,7 @@
  * `up = 0` while a backend is down, so Prometheus shows no stale values.
  */
 import * as sc from '../semconv.js';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { httpGet, type HttpGetResult } from './http-get.js';
 import { parsePrometheusText } from '../prometheus/parse-prometheus-text.js';
 import { mapSglang, mapSkyrl, mapVllm, type EngineSnapshot } from './engine-snapshot.js';
 import { engineUrl, HISTORY_SIZE, safeUrl, type BackendConfig, type BackendState } from './backend-state.js';
@@ -164,34 +163,7 @@ export class BackendPoller {
     log.warn(`backend ${b.url}: ${problem}`);
   }
 
-  /** GET with a deadline and a body cap, on node:http (not fetch: no other hook sees the polls). */
-  private _get(url: string, deadline: number): Promise<{ status: number; body: string; contentType: string }> {
-    return new Promise((resolve, reject) => {
-      const u = new URL(url);
-      const auth = u.username ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : undefined;
-      const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = request(u, { method: 'GET', headers: { accept: 'text/plain, application/json' }, ...(auth !== undefined && { auth }) }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > this._maxBody) {
-            req.destroy(Object.assign(new Error(`body larger than ${this._maxBody} bytes`), { unreachable: false }));
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') }));
-        res.on('error', reject);
-      });
-      const timer = setTimeout(() => req.destroy(new Error(`no complete answer within ${this._timeout} ms`)), Math.max(0, deadline - Date.now()));
-      timer.unref();
-      req.on('close', () => clearTimeout(timer));
-      req.on('error', (err: Error & { unreachable?: boolean }) => {
-        err.unreachable ??= true; // refused, reset, timed out: the engine cannot be reached
-        reject(err);
-      });
-      req.end();
-    });
+  private _get(url: string, deadline: number): Promise<HttpGetResult> {
+    return httpGet(url, deadline, this._maxBody, this._timeout);
   }
 }

@@ -4,6 +4,7 @@
  * tokens, preemptions, finished requests. Pure: state in, text or JSON out.
  */
 import type { EngineCounters } from './engine.js';
+import { LATENCY_BUCKETS, type LatencyHistogram } from './latency.js';
 
 /** Which engine the simulator's `/metrics` imitates. */
 export type SimFlavor = 'vllm' | 'sglang' | 'skyrl';
@@ -53,6 +54,19 @@ export function renderVllm(s: EngineState): string {
   counter('vllm:prompt_tokens', 'Number of prefill tokens processed.', [[l, c.promptTokens]]);
   counter('vllm:generation_tokens', 'Number of generation tokens processed.', [[l, c.generationTokens]]);
   counter('vllm:request_success', 'Count of successfully processed requests.', ['stop', 'length', 'abort'].map((r) => [`engine="0",finished_reason="${r}",model_name="${s.model}"`, c.finished[r === 'length' ? 'length' : r] ?? 0] as [string, number]).concat([[`engine="0",finished_reason="tool_calls",model_name="${s.model}"`, c.finished['tool_calls'] ?? 0]]));
+  const histogram = (name: string, help: string, h: LatencyHistogram) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    LATENCY_BUCKETS.forEach((le, i) => lines.push(`${name}_bucket{${l},le="${pyFloat(le)}"} ${pyFloat(h.buckets[i] as number)}`));
+    lines.push(`${name}_bucket{${l},le="+Inf"} ${pyFloat(h.count)}`, `${name}_count{${l}} ${pyFloat(h.count)}`, `${name}_sum{${l}} ${pyFloat(h.sum)}`);
+    lines.push(`# HELP ${name}_created ${help}`, `# TYPE ${name}_created gauge`, `${name}_created{${l}} ${pyFloat(s.startedAt)}`);
+  };
+  const h = c.latency;
+  histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', h.ttft);
+  histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', h.e2e);
+  histogram('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', h.queue);
+  histogram('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.', h.inference);
+  histogram('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.', h.prefill);
+  histogram('vllm:request_decode_time_seconds', 'Histogram of time spent in DECODE phase for request.', h.decode);
   lines.push('# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig', '# TYPE vllm:cache_config_info gauge');
   lines.push(`vllm:cache_config_info{block_size="${s.blockSize}",cache_dtype="auto",enable_prefix_caching="True",engine="0",gpu_memory_utilization="0.9",num_cpu_blocks="None",num_gpu_blocks="${s.numGpuBlocks}",num_gpu_blocks_override="None"} 1.0`);
   return lines.join('\n') + '\n';

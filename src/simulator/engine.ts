@@ -6,6 +6,7 @@
  */
 import { BlockPrefixCache, tokenize } from './prefix-cache.js';
 import type { SimFault, SimRequestRecord, SimulatorOptions } from './types.js';
+import { latencyHistograms, type LatencyHistogram, type LatencyName } from './latency.js';
 
 /** Counters an engine exposes on /metrics (read by the engine-poller feature). */
 export interface EngineCounters {
@@ -15,7 +16,15 @@ export interface EngineCounters {
   prefixHits: number;
   preemptions: number;
   finished: Record<string, number>;
+  /**
+   * vLLM V1's per-request latency histograms, seconds, observed when a request finishes (before
+   * its last bytes are sent) from the same times its record holds: queue (scheduled − arrived),
+   * prefill (first token − scheduled), decode (last − first token), inference (prefill + decode),
+   * ttft (first token − arrived), e2e (finished − arrived).
+   */
+  latency: Record<LatencyName, LatencyHistogram>;
 }
+
 
 /** What the server tells the engine about one request. */
 export interface EngineJob {
@@ -55,7 +64,7 @@ export function resolveOptions(o: SimulatorOptions): Resolved {
 
 export class SimEngine {
   readonly cache: BlockPrefixCache;
-  readonly counters: EngineCounters = { promptTokens: 0, generationTokens: 0, prefixQueries: 0, prefixHits: 0, preemptions: 0, finished: {} };
+  readonly counters: EngineCounters = { promptTokens: 0, generationTokens: 0, prefixQueries: 0, prefixHits: 0, preemptions: 0, finished: {}, latency: latencyHistograms() };
   private readonly _waiting: EngineJob[] = [];
   private readonly _running = new Set<EngineJob>();
   private readonly _timers = new Map<EngineJob, NodeJS.Timeout>();
@@ -171,8 +180,23 @@ export class SimEngine {
     r.finishedAt = t;
     const reason = (r.finishReason = job.finishReason);
     this.counters.finished[reason] = (this.counters.finished[reason] ?? 0) + 1;
+    this._observe(r);
     job.onDone();
     this._next();
+  }
+
+  /** The finished request's latencies, from its record's own times (ms → s). */
+  private _observe(r: SimRequestRecord): void {
+    const l = this.counters.latency;
+    const queue = (r.queueMs as number) / 1000;
+    const prefill = (r.prefillMs as number) / 1000;
+    const decode = (r.decodeMs as number) / 1000;
+    l.queue.observe(queue);
+    l.prefill.observe(prefill);
+    l.decode.observe(decode);
+    l.inference.observe(prefill + decode);
+    l.ttft.observe(queue + prefill);
+    l.e2e.observe(((r.finishedAt as number) - r.receivedAt) / 1000);
   }
 
   private _next(): void {

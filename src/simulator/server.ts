@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { newRecord, planOutput, promptTokensOf, resolveOptions, SimEngine, type EngineJob, type OutputPiece } from './engine.js';
 import type { SimFault, Simulator, SimulatorOptions, SimRequestRecord } from './types.js';
 import { renderSglang, renderSkyrl, renderVllm, sglangServerInfo, type EngineState } from './engine-metrics.js';
+import { readBody, sendError, sendJson } from './http.js';
 
 const FAULTS: readonly SimFault[] = ['http_500', 'http_429', 'stall', 'cut', 'malformed', 'reset'];
 const clock = (): number => performance.timeOrigin + performance.now();
@@ -284,23 +285,4 @@ function textCompletion(id: string, created: number, model: string, pieces: Outp
 
 function writeEvent(res: ServerResponse, data: string): void {
   if (!res.destroyed) res.write(`data: ${data}\n\n`);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-}
-
-/** vLLM's error body (`ErrorResponse`). */
-function sendError(res: ServerResponse, status: number, type: string, message: string): void {
-  sendJson(res, status, { object: 'error', message, type, param: null, code: status });
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

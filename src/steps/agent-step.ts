@@ -19,7 +19,6 @@
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { FailedAttempt } from '../feature.js';
 import type { CompletionSummary } from '../openai/completion-reader.js';
-import { inputMessagesJson } from '../openai/messages.js';
 import { heldSeconds, outsideHolds } from '../program/hold-log.js';
 import * as sc from '../semconv.js';
 import type { StepPhases, StepRecord } from '../types.js';
@@ -27,7 +26,7 @@ import { endAttempt, headerValue, retryAfterSeconds, type AttemptEnd } from './a
 import { AttemptResponse } from './attempt-response.js';
 import { errorTypeOf } from './error-type.js';
 import type { StepInit } from './step-init.js';
-import { stepRecord } from './step-record.js';
+import { chatStartAttributes, stepRecord } from './step-record.js';
 
 /** What a step needs from the instrumentation. */
 export interface StepDeps {
@@ -51,6 +50,8 @@ export interface StepDeps {
   poolWait?(origin: string | undefined, from: number, to: number): number;
   /** A response from `origin` ended at `t`. */
   responseEnded?(origin: string | undefined, t: number): void;
+  /** Attributes the chat span waits for before it ends (the engine's own timings), if any. */
+  holdSpans?(record: StepRecord, init: StepInit, chatSpanId: string): Promise<Attributes> | undefined;
 }
 
 /** `error.type` of an aborted request, by client (fetch, undici.request). */
@@ -123,24 +124,7 @@ export class AgentStep {
     this._retryAfterS = undefined;
     if (this._attempts > 1) this._response = new AttemptResponse(this._deps.captureContent, init.chunkRecorder);
     const req = init.request;
-    const attributes: Attributes = {
-      [sc.ATTR_GEN_AI_OPERATION_NAME]: init.operation,
-      [sc.ATTR_GEN_AI_PROVIDER_NAME]: this._deps.providerName,
-      [sc.ATTR_GEN_AI_CONVERSATION_ID]: init.programId,
-    };
-    if (req?.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = req.model;
-    if (req?.maxTokens !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS] = req.maxTokens;
-    if (req?.temperature !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_TEMPERATURE] = req.temperature;
-    if (req?.topP !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_TOP_P] = req.topP;
-    if (req !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] = req.stream;
-    if (init.serverAddress !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = init.serverAddress;
-    if (init.serverPort !== undefined) attributes[sc.ATTR_SERVER_PORT] = init.serverPort;
-    if (init.agentName !== undefined) attributes[sc.ATTR_GEN_AI_AGENT_NAME] = init.agentName;
-    if (this._deps.captureContent && req?.json !== undefined) {
-      const input = inputMessagesJson(req.json);
-      if (input !== undefined) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = input;
-    }
-    if (this._attempts > 1) attributes[sc.ATTR_HTTP_REQUEST_RESEND_COUNT] = this._attempts - 1;
+    const attributes = chatStartAttributes(init, this._deps.providerName, this._deps.captureContent, this._attempts);
     const name = sc.operationSpanName(init.operation, req?.model);
     this._chatSpan = this._deps.tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: start, attributes }, this._stepContext);
     return trace.setSpan(this._stepContext, this._chatSpan);
@@ -248,16 +232,19 @@ export class AgentStep {
   private _finish(t: number, summary: CompletionSummary | undefined, errorType: string | undefined, err: unknown): void {
     if (this._ended || this._failed !== undefined) return;
     this._deps.responseEnded?.(this.init.backend, t);
-    const a = endAttempt(this._deps.tracer, this._stepContext, this._chatSpan, this._response, this.init.request?.stream === true, this._attemptStart(), { t, summary, errorType, err, retryAfterS: this._retryAfterS });
+    const chat = this._chatSpan;
+    const a = endAttempt(this._deps.tracer, this._stepContext, chat, this._response, this.init.request?.stream === true, this._attemptStart(), { t, summary, errorType, err, retryAfterS: this._retryAfterS });
     this._chatSpan = undefined;
     if (errorType !== undefined && this._deps.onAttemptFailed?.(this, this.init, { errorType, endTime: a.end, retryAfterS: a.retryAfterS }) === true) {
+      chat?.end(a.end);
       this._failed = a;
       return;
     }
-    this._endStep(a);
+    this._endStep(a, chat);
   }
 
-  private _endStep(a: AttemptEnd): void {
+  /** Ends the step with attempt `a`; `chat`, its span when still open, may wait for engine timings. */
+  private _endStep(a: AttemptEnd, chat?: Span): void {
     if (this._ended) return;
     this._ended = true;
     const init = this.init;
@@ -282,10 +269,18 @@ export class AgentStep {
       step.setAttribute(sc.ATTR_ERROR_TYPE, a.errorType);
       step.setStatus({ code: SpanStatusCode.ERROR });
     }
-    step.end(a.end);
     const phases: StepPhases = { toolCallS, pauseS, prefillS: a.prefillS, decodeS: a.decodeS };
     if (a.inferenceS !== undefined) phases.inferenceS = a.inferenceS;
     const record = stepRecord(init, { ...a, phases, attempts: Math.max(1, this._attempts) });
+    // The spans end with their own end times, once the engine's timings arrive (a bounded wait).
+    const hold = chat === undefined ? undefined : this._deps.holdSpans?.(record, init, chat.spanContext().spanId);
+    const endSpans = (engine?: Attributes): void => {
+      if (engine !== undefined) chat?.setAttributes(engine);
+      chat?.end(a.end);
+      step.end(a.end);
+    };
+    if (hold === undefined) endSpans();
+    else hold.then(endSpans, () => endSpans());
     this._deps.onStepEnd(record, init);
   }
 

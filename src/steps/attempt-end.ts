@@ -35,7 +35,10 @@ export interface AttemptOutcome {
   retryAfterS: number | undefined;
 }
 
-/** Ends `chat` (when the attempt was dispatched) and returns the attempt's measurements. */
+/**
+ * Ends the attempt's phase spans and sets `chat`'s outcome (the caller ends `chat` itself: its
+ * attributes may still be coming) and returns the attempt's measurements.
+ */
 export function endAttempt(
   tracer: Tracer,
   stepContext: Context,
@@ -85,7 +88,6 @@ export function endAttempt(
       chat.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err, response.status) });
       if (err instanceof Error) chat.recordException(err, t);
     }
-    chat.end(end);
   }
   return { start, end, streamed, prefillS, decodeS, inferenceS, summary, hitRate, cached, errorType, retryAfterS: o.retryAfterS };
 }

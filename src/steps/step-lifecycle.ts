@@ -2,6 +2,7 @@
  * Where a request becomes a step, or continues one (a followed redirect, a retry), and where a
  * step's end and its failed attempts reach every feature, each isolated from the others.
  */
+import type { Attributes } from '@opentelemetry/api';
 import type { FailedAttempt, Feature } from '../feature.js';
 import type { ArrivedRequest } from '../http/completion-interceptor.js';
 import { serverOf } from '../http/server-of.js';
@@ -20,6 +21,7 @@ export interface LifecycleFeatures {
   onStepEnd: readonly Feature[];
   onAttemptFailed: readonly Feature[];
   onRetry: readonly Feature[];
+  holdSpans: readonly Feature[];
 }
 
 export class StepLifecycle {
@@ -88,6 +90,19 @@ export class StepLifecycle {
     if (waits) init.failureReported = true;
     if (waits) each(this._features().onAttemptFailed, 'onAttemptFailed', (f) => f.onAttemptFailed?.(attempt, init));
     return waits;
+  }
+
+  /** What the step's final chat span waits for (the first feature that holds it). */
+  holdSpans(record: StepRecord, init: StepInit, chatSpanId: string): Promise<Attributes> | undefined {
+    for (const f of this._features().holdSpans) {
+      try {
+        const hold = f.holdSpans?.(record, init, chatSpanId);
+        if (hold !== undefined) return hold;
+      } catch (err) {
+        log.error(`${f.name}: holdSpans failed`, err);
+      }
+    }
+    return undefined;
   }
 
   /** A step ended: its program moves on, and every feature hears of it. */

@@ -1,7 +1,7 @@
 /** What a finished step reports: its record for every consumer, its chat span's outcome attributes. */
 import type { Attributes } from '@opentelemetry/api';
 import type { CompletionSummary } from '../openai/completion-reader.js';
-import { outputMessagesJson } from '../openai/messages.js';
+import { inputMessagesJson, outputMessagesJson } from '../openai/messages.js';
 import * as sc from '../semconv.js';
 import type { StepPhases, StepRecord } from '../types.js';
 import type { StepInit } from './step-init.js';
@@ -49,6 +49,7 @@ export function stepRecord(init: StepInit, o: StepOutcome): StepRecord {
   if (o.cached !== undefined) record.cachedTokens = o.cached;
   if (o.errorType !== undefined) record.errorType = o.errorType;
   if (o.retryAfterS !== undefined) record.retryAfterS = o.retryAfterS;
+  if (o.summary?.id !== undefined) record.responseId = o.summary.id;
   return record;
 }
 
@@ -68,4 +69,28 @@ export function chatOutcomeAttributes(summary: CompletionSummary | undefined, ca
   }
   if (summary?.output !== undefined) a[sc.ATTR_GEN_AI_OUTPUT_MESSAGES] = outputMessagesJson(summary.output, summary.finishReasons[0]);
   return a;
+}
+
+/** An attempt's `chat` span attributes at its start (the request's GenAI attributes, the resend count). */
+export function chatStartAttributes(init: StepInit, providerName: string, captureContent: boolean, attempts: number): Attributes {
+  const req = init.request;
+  const attributes: Attributes = {
+    [sc.ATTR_GEN_AI_OPERATION_NAME]: init.operation,
+    [sc.ATTR_GEN_AI_PROVIDER_NAME]: providerName,
+    [sc.ATTR_GEN_AI_CONVERSATION_ID]: init.programId,
+  };
+  if (req?.model !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MODEL] = req.model;
+  if (req?.maxTokens !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_MAX_TOKENS] = req.maxTokens;
+  if (req?.temperature !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_TEMPERATURE] = req.temperature;
+  if (req?.topP !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_TOP_P] = req.topP;
+  if (req !== undefined) attributes[sc.ATTR_GEN_AI_REQUEST_STREAM] = req.stream;
+  if (init.serverAddress !== undefined) attributes[sc.ATTR_SERVER_ADDRESS] = init.serverAddress;
+  if (init.serverPort !== undefined) attributes[sc.ATTR_SERVER_PORT] = init.serverPort;
+  if (init.agentName !== undefined) attributes[sc.ATTR_GEN_AI_AGENT_NAME] = init.agentName;
+  if (captureContent && req?.json !== undefined) {
+    const input = inputMessagesJson(req.json);
+    if (input !== undefined) attributes[sc.ATTR_GEN_AI_INPUT_MESSAGES] = input;
+  }
+  if (attempts > 1) attributes[sc.ATTR_HTTP_REQUEST_RESEND_COUNT] = attempts - 1;
+  return attributes;
 }
