@@ -251,6 +251,8 @@ function hold(admission: Promise<void>, send: (t: number, inner: Handler) => boo
  * re-serialised), or undefined to send it as it is. Bytes that are not valid UTF-8 are left
  * alone: their text would not map back to them byte for byte.
  */
+const SMALL_HEAD = 4096;
+
 function withIncludeUsage(text: string, bytes: Buffer | undefined, layout: BodyLayout | undefined): Buffer[] | string | undefined {
   const splice = includeUsageSplice(text, layout);
   if (splice === undefined) return undefined;
@@ -258,6 +260,9 @@ function withIncludeUsage(text: string, bytes: Buffer | undefined, layout: BodyL
   if (bytes === undefined) return text.slice(0, at) + field + text.slice(at);
   if (!isUtf8(bytes)) return undefined;
   const byteAt = Buffer.byteLength(text.slice(0, at), 'utf8');
+  // Usually the field goes right after the opening brace: the head and the field make one small
+  // part (written with the request's headers), the application's bytes after it are not copied.
+  if (byteAt <= SMALL_HEAD) return [Buffer.concat([bytes.subarray(0, byteAt), Buffer.from(field, 'latin1')]), bytes.subarray(byteAt)];
   return [bytes.subarray(0, byteAt), Buffer.from(field, 'latin1'), bytes.subarray(byteAt)];
 }
 

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
 import { generateText } from 'ai';
@@ -33,13 +34,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim.close();
 });
+/**
+ * The tolerance of a comparison with the engine's clock: 5 ms on an idle machine, plus twice the
+ * longest delay this process's event loop saw during the test (the engine's, in its own process,
+ * is as late under the same load): a loaded machine delays both sides' timestamps.
+ */
+let lag: IntervalHistogram;
+const within = () => 5 + (2 * lag.max) / 1e6;
 beforeEach(() => {
+  lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   dir = mkdtempSync(join(tmpdir(), 'agentic-otel-pause-'));
   h = setupHarness({ profile: { dir, extended: true } });
   reader = new TestMetricReader();
   h.instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
 });
 afterEach(async () => {
+  lag.disable();
   await h.shutdown();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -106,10 +117,10 @@ describe('retries are attempts of one step', () => {
     // The engine's gap from the first attempt's arrival to the third's, and the pause, agree.
     const gap = recs[3]!.receivedAt - recs[1]!.receivedAt;
     expect(gap).toBeGreaterThan(300); // the client's backoff (0.375–0.5 s, then twice that)
-    expect(Math.abs(seconds(t!, 'pause') * 1000 - gap)).toBeLessThan(5);
+    expect(Math.abs(seconds(t!, 'pause') * 1000 - gap)).toBeLessThan(within());
     // tool_call: the engine's gap from the previous step's end to this step's first arrival (the
     // tool, and the client's own work around it), not the backoff.
-    expect(Math.abs(seconds(t!, 'tool_call') * 1000 - (recs[1]!.receivedAt - recs[0]!.finishedAt!))).toBeLessThan(15);
+    expect(Math.abs(seconds(t!, 'tool_call') * 1000 - (recs[1]!.receivedAt - recs[0]!.finishedAt!))).toBeLessThan(10 + within());
     expect(seconds(t!, 'tool_call') * 1000).toBeGreaterThanOrEqual(toolEnd - toolStart - 1);
     expect(seconds(t!, 'tool_call') * 1000).toBeLessThan(toolEnd - toolStart + 100);
     expect(t!.pauses.map((p) => p.attributes['agentic.pause.reason'])).toEqual(['retry']);
@@ -132,7 +143,7 @@ describe('retries are attempts of one step', () => {
     const recs = (await sim.requests()).slice(from);
     const gap = recs[1]!.receivedAt - recs[0]!.receivedAt;
     expect(gap).toBeGreaterThanOrEqual(145); // the client honours retry-after-ms (150)
-    expect(Math.abs(seconds(t!, 'pause') * 1000 - gap)).toBeLessThan(5);
+    expect(Math.abs(seconds(t!, 'pause') * 1000 - gap)).toBeLessThan(within());
     expect(t!.chats[0]!.attributes['agentic.retry_after_s']).toBe(0.15);
     const wait = (await metrics()).get('agentic_rate_limit_wait_seconds');
     expect(count(wait)).toBe(1);
@@ -149,7 +160,7 @@ describe('retries are attempts of one step', () => {
     const [t] = stepsOf('vercel');
     const recs = (await sim.requests()).slice(from);
     expect(recs).toHaveLength(2);
-    expect(Math.abs(seconds(t!, 'pause') * 1000 - (recs[1]!.receivedAt - recs[0]!.receivedAt))).toBeLessThan(5);
+    expect(Math.abs(seconds(t!, 'pause') * 1000 - (recs[1]!.receivedAt - recs[0]!.receivedAt))).toBeLessThan(within());
     await expectOneStep(t!, 2, 1);
   }, 15_000);
 
@@ -201,10 +212,10 @@ describe('the application\'s holds and the client\'s queue', () => {
       await request(`${sim.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat('two')) }).then((r) => r.body.text());
     });
     const [, t] = stepsOf('holder');
-    expect(Math.abs(seconds(t!, 'pause') * 1000 - held)).toBeLessThan(3);
+    expect(Math.abs(seconds(t!, 'pause') * 1000 - held)).toBeLessThan(within());
     expect(held).toBeGreaterThanOrEqual(39);
     expect(held).toBeLessThan(55); // the union, not 40 + 20
-    expect(Math.abs((seconds(t!, 'tool_call') + seconds(t!, 'pause')) * 1000 - gap)).toBeLessThan(3);
+    expect(Math.abs((seconds(t!, 'tool_call') + seconds(t!, 'pause')) * 1000 - gap)).toBeLessThan(within());
     expect(t!.toolCalls).toHaveLength(2); // before and after the hold
     expect(t!.pauses.map((p) => p.attributes['agentic.pause.reason'])).toEqual(['hold']);
     expect(await pausing(() => 42)).toBe(42); // outside a program: it only runs fn
@@ -239,10 +250,10 @@ describe('the application\'s holds and the client\'s queue', () => {
       const freedAt = Math.max(-Infinity, ...recs.filter((r) => r.finishedAt! <= rec.receivedAt).map((r) => r.finishedAt!));
       const queue = Math.max(0, freedAt - handed.get(`pooled-${i}`)!);
       queued.push(queue);
-      expect(Math.abs(seconds(t!, 'pause') * 1000 - queue)).toBeLessThan(5);
+      expect(Math.abs(seconds(t!, 'pause') * 1000 - queue)).toBeLessThan(within());
       // Prefill starts on the connection: the engine's time from freeing it to the first token.
-      if (queue > 0) expect(Math.abs(seconds(t!, 'prefill') * 1000 - (rec.firstTokenAt! - freedAt))).toBeLessThan(5);
-      expect(seconds(t!, 'prefill') * 1000).toBeLessThan(20);
+      if (queue > 0) expect(Math.abs(seconds(t!, 'prefill') * 1000 - (rec.firstTokenAt! - freedAt))).toBeLessThan(within());
+      expect(seconds(t!, 'prefill') * 1000).toBeLessThan(15 + within());
     }
     expect(queued.filter((w) => w > 10)).toHaveLength(6); // six of eight waited for a connection
   });
