@@ -18,6 +18,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import OwnOpenAI from 'openai';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 import { median, otelProviders } from './otel-providers.mjs';
 
@@ -72,11 +73,14 @@ const modes = {
   'agentic-otel + contrib': both(oursDefault, peers.contrib),
 };
 const only = process.env.BENCH_MODES?.split(',');
-const names = Object.keys(modes).filter((m) => m === 'bare' || only === undefined || only.some((o) => m.includes(o)));
+const allNames = Object.keys(modes).filter((m) => m === 'bare' || only === undefined || only.some((o) => m.includes(o)));
 
 const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
 const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'bench', maxRetries: 0 });
+// The project's own release (openai 7), which the peers do not patch: bare and ours only.
+const ownClient = new OwnOpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'bench', maxRetries: 0 });
+const ownVersion = JSON.parse(readFileSync(new URL('../node_modules/openai/package.json', import.meta.url), 'utf8')).version;
 
 /** An agent's request after a few dozen tool calls: ~96 KiB of conversation. */
 function agentMessages() {
@@ -88,14 +92,17 @@ function agentMessages() {
   return messages;
 }
 const short = [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }];
+const ours3 = ['bare', 'agentic-otel (default)', 'agentic-otel, no meter'];
 const cases = {
   '256 chunks, short body': { chunks: 256, messages: short },
   '64 chunks, short body': { chunks: 64, messages: short },
   '64 chunks, 96 KiB body': { chunks: 64, messages: agentMessages() },
+  [`256 chunks, openai ${ownVersion}`]: { chunks: 256, messages: short, client: ownClient, modes: ours3 },
+  [`64 chunks, openai ${ownVersion}`]: { chunks: 64, messages: short, client: ownClient, modes: ours3 },
 };
 
-async function completion({ chunks, messages }) {
-  const stream = await client.chat.completions.create({ model: 'bench', stream: true, max_tokens: chunks, messages });
+async function completion({ chunks, messages, client: c = client }) {
+  const stream = await c.chat.completions.create({ model: 'bench', stream: true, max_tokens: chunks, messages });
   let n = 0;
   for await (const chunk of stream) n += chunk.choices.length;
   if (n !== chunks) throw new Error(`expected ${chunks} chunks, got ${n}`);
@@ -120,6 +127,7 @@ async function runOnce(c) {
 console.log(`agentic-otel client bench: openai ${openaiVersion}, ${REQUESTS} completions per run, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
 const results = {};
 for (const [caseName, c] of Object.entries(cases)) {
+  const names = allNames.filter((m) => c.modes === undefined || c.modes.includes(m));
   for (const m of names) { modes[m].on(); await runOnce(c); modes[m].off(); } // warm-up
   const cpu = Object.fromEntries(names.map((m) => [m, []]));
   const shape = {};
@@ -151,7 +159,7 @@ for (const [caseName, byMode] of Object.entries(results)) {
 const long = results['256 chunks, short body'];
 const shortCase = results['64 chunks, short body'];
 console.log('\nmarginal CPU per streamed chunk, metrics on: (added at 256 chunks − added at 64 chunks, short body) / 192, median of the rounds\' pairs [lowest–highest]');
-for (const m of names.filter((n) => n !== 'bare')) {
+for (const m of allNames.filter((n) => n !== 'bare')) {
   const perChunk = long[m].added.map((a, r) => (a - shortCase[m].added[r]) / 192);
   console.log(`  ${m.padEnd(38)} ${median(perChunk).toFixed(2).padStart(6)} µs  [${Math.min(...perChunk).toFixed(2)}–${Math.max(...perChunk).toFixed(2)}]`);
 }

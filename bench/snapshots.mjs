@@ -15,7 +15,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CONCURRENT = 100;
 const otel = otelProviders();
 const sim = spawn(process.execPath, [new URL('../dist/esm/cli/main.js', import.meta.url).pathname, 'simulator', '--port', '0', '--decode-ms', '2', '--max-running', '128'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((resolve) => sim.stdout.on('data', (d) => { const m = /at (http:\/\/\S+)\/v1/.exec(String(d)); if (m) resolve(m[1]); }));
+const [model, url] = await new Promise((resolve) => sim.stdout.on('data', (d) => { const m = /serving (\S+) at (http:\/\/\S+)\/v1/.exec(String(d)); if (m) resolve([m[1], m[2]]); }));
 const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-bench-snapshots-'));
 const make = (snapshots) => {
   const i = new AgenticInstrumentation({ enabled: false, backends: [{ url }], pollIntervalMs: 600_000, ...(snapshots && { snapshots: { dir } }) });
@@ -24,13 +24,14 @@ const make = (snapshots) => {
   return i;
 };
 const modes = { 'no snapshots': make(false), snapshots: make(true) };
-const body = (i) => JSON.stringify({ model: 'sim', stream: true, max_tokens: 16, messages: [{ role: 'user', content: `request ${i}` }] });
+const body = (i) => JSON.stringify({ model, stream: true, max_tokens: 16, messages: [{ role: 'user', content: `request ${i}` }] });
 
 async function burst() {
   const latencies = await Promise.all(Array.from({ length: CONCURRENT }, async (_, i) => {
     const t0 = performance.now();
     const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(i) });
     await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`the simulator answered ${res.statusCode}`);
     return performance.now() - t0;
   }));
   return median(latencies);

@@ -152,11 +152,13 @@ function observe(
         const length = typeof rewritten === 'string' ? Buffer.byteLength(rewritten) : rewritten.reduce((n, b) => n + b.byteLength, 0);
         const declared = getHeader(headers, 'content-length') !== undefined;
         if (declared) setHeader(headers, 'content-length', String(length));
-        // With a declared length (fetch always declares one), the three parts go out as they
-        // are, one after the other: an agent's body is not copied to add 30 bytes. Without one,
-        // one contiguous body, so that undici frames it with a length as it would have.
+        // With a declared length (fetch always declares one), an agent's long body goes out in
+        // parts, not copied to add 30 bytes. Without one, one contiguous body, so that undici
+        // frames it with a length as it would have.
         // (undici takes any iterable of chunks as a body; its types list only Readable.)
-        outBody = (typeof rewritten === 'string' || declared ? rewritten : Buffer.concat(rewritten, length)) as Options['body'];
+        // A small body is one buffer (one write with the headers; copying it costs less than a
+        // second write), a large one goes out in parts.
+        outBody = (typeof rewritten === 'string' || (declared && length > CONCAT_BELOW) ? rewritten : Buffer.concat(rewritten, length)) as Options['body'];
         injected = {
           onCompressed: () => {
             if (origin === undefined || hooks.compressing.has(origin)) return;
@@ -252,6 +254,8 @@ function hold(admission: Promise<void>, send: (t: number, inner: Handler) => boo
  * alone: their text would not map back to them byte for byte.
  */
 const SMALL_HEAD = 4096;
+/** Bodies shorter than this are sent as one buffer: the copy costs less than the extra write (bench/clients.mjs). */
+const CONCAT_BELOW = 16 * 1024;
 
 function withIncludeUsage(text: string, bytes: Buffer | undefined, layout: BodyLayout | undefined): Buffer[] | string | undefined {
   const splice = includeUsageSplice(text, layout);

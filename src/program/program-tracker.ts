@@ -67,6 +67,17 @@ export class ProgramTracker {
     return state;
   }
 
+  /**
+   * A request of `programId` failed at `end` and may still be retried: the program lived that
+   * failure, so its next step's tool_call starts there (the step itself is still in flight).
+   */
+  noteEnd(programId: string, end: number): void {
+    const state = this._programs.get(programId);
+    if (state === undefined) return;
+    if (state.lastEnd === undefined || end > state.lastEnd) state.lastEnd = end;
+    state.lastActivity = Math.max(state.lastActivity, end);
+  }
+
   /** The state of one program, if it is live. */
   get(programId: string): Readonly<ProgramState> | undefined {
     return this._programs.get(programId);

@@ -7,8 +7,9 @@
  * program with nothing else of it in flight. Bodies are compared by length and a short hash of
  * their ends first, then by a SHA-256 computed only then (a failed body is hashed when it fails).
  * A step whose retry does not come within the window ends with its last attempt; so do a named
- * program's waiting steps when it sends a request that is not their retry, and every waiting step
- * at shutdown and at exit (its row is written).
+ * program's silently retried steps when it sends a different request with nothing else in flight,
+ * and every waiting step at shutdown and at exit (its row is written). The program's next step
+ * measures its tool_call from the failure either way.
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_PROGRAM_ID } from '../semconv.js';
@@ -76,10 +77,9 @@ export class RetryFollow {
     const list = this._byProgram.get(c.programId);
     if (list === undefined) return undefined;
     if (c.retryCount !== undefined) {
-      if (c.retryCount === 0) {
-        if (c.programId !== DEFAULT_PROGRAM_ID) this.endProgram(c.programId); // a new request: the program moved on
-        return undefined;
-      }
+      // A first attempt is a new request; a counted retry of a waiting step still comes within
+      // its (short) window, so the waiting steps are left to it.
+      if (c.retryCount === 0) return undefined;
       const same = list.filter((w) => w.counted && w.init.fingerprint === c.fingerprint);
       return this._takeOut(same.find((w) => w.step.attempts === c.retryCount) ?? same[0]);
     }

@@ -87,9 +87,11 @@ export class StepLifecycle {
   /** An attempt failed: true when the step waits for the client's retry. */
   attemptFailed(step: AgentStep, init: StepInit, attempt: FailedAttempt): boolean {
     const waits = this.retries.await(step, init, attempt.errorType, attempt.retryAfterS);
-    if (waits) init.failureReported = true;
-    if (waits) each(this._features().onAttemptFailed, 'onAttemptFailed', (f) => f.onAttemptFailed?.(attempt, init));
-    return waits;
+    if (!waits) return false;
+    init.failureReported = true;
+    this._programs().noteEnd(init.programId, attempt.endTime);
+    each(this._features().onAttemptFailed, 'onAttemptFailed', (f) => f.onAttemptFailed?.(attempt, init));
+    return true;
   }
 
   /** What the step's final chat span waits for (the first feature that holds it). */

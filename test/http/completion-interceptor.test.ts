@@ -63,7 +63,7 @@ describe('the request hook', () => {
       sent.push(opts);
       return true;
     });
-    const original = { model: 'm', stream: true, messages: [{ role: 'user', content: 'naïve — 日本語 ✓ "quoted" \\ end' }] };
+    const original = { model: 'm', stream: true, messages: [{ role: 'user', content: 'naïve — 日本語 ✓ "quoted" \\ end'.repeat(600) }] }; // an agent's ~20 KiB
     const bytes = new TextEncoder().encode(`\n ${JSON.stringify(original)}`);
     dispatch({ origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: { 'content-length': String(bytes.byteLength) }, body: bytes }, { onRequestStart() {}, onResponseError() {} });
     // With a declared length the body goes out in parts: the head with the field, then the
@@ -74,7 +74,12 @@ describe('the request hook', () => {
     const out = Buffer.concat(parts);
     expect(JSON.parse(out.toString('utf8'))).toEqual({ stream_options: { include_usage: true }, ...original });
     expect(sent[0]!.headers).toEqual(['content-length', String(out.length)]);
-    // Without one, a single contiguous body (undici then frames it with a length, as it would have).
+    // Without one, a single contiguous body (undici then frames it with a length, as it would have);
+    // and a short body is always one buffer (one write with the headers).
+    const short = new TextEncoder().encode(JSON.stringify({ model: 'm', stream: true, messages: [] }));
+    sent.length = 0;
+    dispatch({ origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: { 'content-length': String(short.byteLength) }, body: short }, { onRequestStart() {}, onResponseError() {} });
+    expect(Buffer.isBuffer(sent[0]!.body)).toBe(true);
     sent.length = 0;
     dispatch({ origin: 'http://e:8000', path: '/v1/chat/completions', method: 'POST', headers: {}, body: bytes }, { onRequestStart() {}, onResponseError() {} });
     expect(Buffer.isBuffer(sent[0]!.body)).toBe(true);

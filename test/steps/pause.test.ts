@@ -196,6 +196,31 @@ describe('retries are attempts of one step', () => {
   });
 });
 
+describe('after a failure the program moves on', () => {
+  test('the next request\'s tool_call starts at the failure, while the failed step may still be retried', async () => {
+    const client = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    let failedAt = 0;
+    let sentAt = 0;
+    await withProgram('moving-on', async () => {
+      await client.chat.completions.create(chat('first'));
+      await sim.injectFault('http_500', 1);
+      await expect(client.chat.completions.create(chat('fails'))).rejects.toThrow();
+      failedAt = now();
+      await sleep(30); // the agent handles the error
+      sentAt = now();
+      await client.chat.completions.create(chat('next'));
+    });
+    h.instrumentation.settle();
+    const trees = stepsOf('moving-on');
+    expect(trees.map((t) => t.step.attributes['agentic.step.id'])).toEqual([1, 2, 3]);
+    expect(trees[1]!.step.status.code).toBe(2);
+    const tool = seconds(trees[2]!, 'tool_call') * 1000;
+    expect(tool).toBeGreaterThanOrEqual(sentAt - failedAt - 1);
+    expect(tool).toBeLessThan(sentAt - failedAt + within() + 10);
+    expect(await csvRows()).toHaveLength(3);
+  });
+});
+
 describe('the application\'s holds and the client\'s queue', () => {
   test('pausing(): overlapping holds count once as pause, the rest of the gap is tool_call', async () => {
     let held = 0;
