@@ -97,6 +97,28 @@ async function expectOneStep(t: StepTree, attempts: number, failedAttempts: numb
   expect(Number(rows[0]![4])).toBeCloseTo(seconds(t, 'pause'), 4); // pause_s column
 }
 
+
+/**
+ * Every step's CSV row and the metrics say what its spans say: one row per step with its pause and
+ * tool_call, requests_total = steps, errors_total = failed attempts, the pause histogram's sum =
+ * the steps' pause.
+ */
+async function expectMetricsAndCsvAgree(): Promise<void> {
+  const trees = stepTrees(h.spans());
+  const rows = await csvRows();
+  expect(rows).toHaveLength(trees.length);
+  for (const t of trees) {
+    const row = rows.find((r) => r[0] === t.step.attributes['agentic.program.id'] && Number(r[1]) === t.step.attributes['agentic.step.id'])!;
+    expect(Number(row[4])).toBeCloseTo(seconds(t, 'pause'), 3);
+    expect(Number(row[5])).toBeCloseTo(seconds(t, 'tool_call'), 3);
+  }
+  const m = await metrics();
+  expect(total(m.get('agentic_requests_total'))).toBe(trees.length);
+  expect(total(m.get('agentic_errors_total'))).toBe(trees.reduce((n, t) => n + t.chats.filter((c) => c.status.code === 2).length, 0));
+  const phase = (m.get('agentic_step_phase_seconds')?.dataPoints ?? []).filter((d) => d.attributes['phase'] === 'pause');
+  expect(phase.reduce((x, d) => x + (d.value as { sum: number }).sum, 0)).toBeCloseTo(trees.reduce((x, t) => x + seconds(t, 'pause'), 0), 9);
+}
+
 describe('retries are attempts of one step', () => {
   test('openai maxRetries 2 against two 500s: one step, 3 attempts, pause = the gap to the third dispatch, tool_call unchanged', async () => {
     const client = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: 'x', maxRetries: 2 });
@@ -132,6 +154,7 @@ describe('retries are attempts of one step', () => {
     expect(total(m.get('agentic_requests_total'))).toBe(2);
     expect(total(m.get('agentic_errors_total'))).toBe(2);
     expect(await csvRows()).toHaveLength(2);
+    await expectMetricsAndCsvAgree();
   });
 
   test('a 429 with retry-after-ms: the wait it asked for is on the attempt and in rate_limit_wait_seconds', async () => {
@@ -149,6 +172,7 @@ describe('retries are attempts of one step', () => {
     expect(count(wait)).toBe(1);
     expect(total(wait)).toBeCloseTo(0.15, 9);
     await expectOneStep(t!, 2, 1);
+    await expectMetricsAndCsvAgree();
   });
 
   test('the Vercel AI SDK retries silently: the same bytes from the same named program continue the step', async () => {
@@ -162,6 +186,7 @@ describe('retries are attempts of one step', () => {
     expect(recs).toHaveLength(2);
     expect(Math.abs(seconds(t!, 'pause') * 1000 - (recs[1]!.receivedAt - recs[0]!.receivedAt))).toBeLessThan(within());
     await expectOneStep(t!, 2, 1);
+    await expectMetricsAndCsvAgree();
   }, 15_000);
 
   test('identical concurrent requests of program "default" stay separate steps, a failed one among them', async () => {
@@ -179,6 +204,7 @@ describe('retries are attempts of one step', () => {
     expect(trees.every((t) => t.chats.length === 1)).toBe(true);
     expect(trees.filter((t) => t.step.status.code === 2)).toHaveLength(1);
     expect(await csvRows()).toHaveLength(5);
+    await expectMetricsAndCsvAgree();
   });
 
   test('a retried request whose every attempt fails is one ERROR step with one row, ending at its last attempt', async () => {
@@ -193,6 +219,7 @@ describe('retries are attempts of one step', () => {
     expect(hrMs(t!.step.endTime)).toBeCloseTo(hrMs(t!.chats[2]!.endTime), 6);
     await expectOneStep(t!, 3, 3);
     expect((await csvRows())[0]![8]).toBe('500'); // error_type column
+    await expectMetricsAndCsvAgree();
   });
 });
 
@@ -218,6 +245,7 @@ describe('after a failure the program moves on', () => {
     expect(tool).toBeGreaterThanOrEqual(sentAt - failedAt - 1);
     expect(tool).toBeLessThan(sentAt - failedAt + within() + 10);
     expect(await csvRows()).toHaveLength(3);
+    await expectMetricsAndCsvAgree();
   });
 });
 
@@ -245,6 +273,7 @@ describe('the application\'s holds and the client\'s queue', () => {
     expect(t!.pauses.map((p) => p.attributes['agentic.pause.reason'])).toEqual(['hold']);
     expect(await pausing(() => 42)).toBe(42); // outside a program: it only runs fn
     await expect(withProgram('x', () => pausing(() => Promise.reject(new RangeError('no'))))).rejects.toBeInstanceOf(RangeError);
+    await expectMetricsAndCsvAgree();
   });
 
   test('a pool of 2 connections and 8 programs: pause is the time queued, prefill no longer holds it', async () => {
@@ -281,5 +310,6 @@ describe('the application\'s holds and the client\'s queue', () => {
       expect(seconds(t!, 'prefill') * 1000).toBeLessThan(15 + within());
     }
     expect(queued.filter((w) => w > 10)).toHaveLength(6); // six of eight waited for a connection
+    await expectMetricsAndCsvAgree();
   });
 });
