@@ -149,6 +149,23 @@ describe('agentic-otel snapshots analyze', () => {
   });
 });
 
+describe('retention', () => {
+  test('by count: the oldest captures beyond maxFiles go, other files stay', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-retain-'));
+    dirs.push(dir);
+    const writer = new SnapshotWriter(dir, 3, 86_400_000);
+    for (let i = 0; i < 5; i++) {
+      const capture = { seq: i, startedAt: 1_764_460_000_000 + i * 1000, completedAt: 0, text: `v ${i}\n`, totals: { histograms: {}, counters: {} } };
+      const path = await writer.save(`req-${i}`, 'before', capture);
+      const at = (Date.now() - (5 - i) * 60_000) / 1000;
+      utimesSync(path!, at, at);
+    }
+    writeFileSync(join(dir, 'README.txt'), 'not a capture');
+    expect(await writer.prune()).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual(['README.txt', ...[2, 3, 4].map((i) => captureFileName(`req-${i}`, 'before', 1_764_460_000_000 + i * 1000))].sort());
+  });
+});
+
 describe('file names', () => {
   test('hostile request ids produce safe names inside the directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-hostile-'));

@@ -94,4 +94,13 @@ describe('engine snapshots', () => {
     expect(scrapes).toBeLessThan(30);
     expect(spans.every((s) => s.attributes['agentic.engine.snapshot'] !== undefined)).toBe(true);
   });
+
+  test('no capture after the request within maxWaitMs: the spans end anyway, marked missing', async () => {
+    h.instrumentation.setConfig({ backends: [{ url: sim.url, name: 'sim' }], pollIntervalMs: 60_000, snapshots: { maxWaitMs: 0 } });
+    await sleep(100);
+    const id = await complete('in a hurry');
+    const a = (await chatOf(id)).attributes;
+    expect(a['agentic.engine.snapshot']).toBe('missing');
+    expect(a['agentic.engine.prefill_s']).toBeUndefined();
+  });
 });
