@@ -66,7 +66,7 @@ export function watchConnects(): void {
  * The longest connect to `origin` that began and ended within `[from, to]` (ms): the part of a
  * request's wait for a connection spent establishing one. 0 when none did.
  */
-export function connectWithin(origin: string | undefined, from: number, to: number): number {
+function connectWithin(origin: string | undefined, from: number, to: number): number {
   const done = origin === undefined ? undefined : opened.get(origin.endsWith('/') ? origin.slice(0, -1) : origin);
   if (done === undefined) return 0;
   let longest = 0;

@@ -66,9 +66,9 @@ export class RetryFollow {
     return true;
   }
 
-  /** Steps of `programId` waiting for a retry. */
-  waiting(programId: string): number {
-    return this._byProgram.get(programId)?.length ?? 0;
+  /** Whether any step waits for a retry (the request path asks nothing more when none does). */
+  get any(): boolean {
+    return this._count > 0;
   }
 
   /** The waiting step an arriving request retries, if any (taken out of the waiting ones). */

@@ -50,7 +50,7 @@ export class StepLifecycle {
     const follows = this.redirects.take(arrived.url, arrived.fingerprint);
     if (follows !== undefined) return follows;
     const programs = this._programs();
-    const retried = this.retries.take({ ...arrived, inFlight: programs.get(arrived.programId)?.inFlight ?? 0 });
+    const retried = this.retries.any ? this.retries.take({ ...arrived, inFlight: programs.get(arrived.programId)?.inFlight ?? 0 }) : undefined;
     if (retried !== undefined) {
       retried.init.failureReported = false;
       each(this._features().onRetry, 'onRetry', (f) => f.onRetry?.(retried.init));
