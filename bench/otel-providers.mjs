@@ -3,14 +3,15 @@
 // with a periodic exporting reader (cumulative, NodeSDK's default interval of 60 s). Both exporters
 // count, then discard: `spans` and `histogramRecords` (the records every histogram received,
 // read from the cumulative counts) are printed per completion, so that a mode that records
-// nothing cannot look cheap.
+// nothing cannot look cheap. `onSpans` and `onMetrics` see what is exported (ceiling.mjs copies
+// one of our steps from it).
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, DataPointType, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
-export function otelProviders({ onSpans } = {}) {
+export function otelProviders({ onSpans, onMetrics } = {}) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const counts = { spans: 0, histogramRecords: 0 };
@@ -33,6 +34,7 @@ export function otelProviders({ onSpans } = {}) {
         }
       }
       counts.histogramRecords = records; // cumulative: the total so far
+      onMetrics?.(metrics);
       done({ code: 0 });
     },
     selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,

@@ -26,9 +26,9 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { context, trace } from '@opentelemetry/api';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
+import { ceilingOf, stepTemplateOf } from './ceiling.mjs';
 import { median, otelProviders } from './otel-providers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -47,7 +47,7 @@ const url = `http://127.0.0.1:${port}/v1/chat/completions`;
 
 /** One step of ours as exported (names, kinds, attributes, parents): the template of `span tree only`. */
 let stepTemplate;
-const otel = otelProviders({ onSpans: (spans) => { stepTemplate ??= templateOf(spans); } });
+const otel = otelProviders({ onSpans: (spans) => { stepTemplate ??= stepTemplateOf(spans); } });
 const { tracerProvider: provider, meterProvider, counts } = otel;
 
 // Every mode records into the real providers, as NodeSDK sets them up (otel-providers.mjs).
@@ -116,39 +116,9 @@ const clients = {
 };
 
 // The span tree the issue asks for, made through the same SDK provider around the bare client,
-// with nothing observed: the names, kinds, attributes and parents of one of our exported steps
-// (after a program's first), with the response's own timing. No implementation that emits that
-// tree through the SDK can cost less than this mode, so its ratio is the ceiling for ours.
-const treeTracer = provider.getTracer('span-tree-only');
-function templateOf(spans) {
-  const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
-  const tool = spans.find((s) => s.name === 'agent.tool_call');
-  if (tool === undefined) return undefined;
-  const traceId = tool.spanContext().traceId;
-  const tree = spans.filter((s) => s.spanContext().traceId === traceId);
-  if (!['agent.step', 'agent.tool_call', 'llm.prefill', 'llm.decode'].every((n) => tree.some((s) => s.name === n))) return undefined;
-  const parentId = (s) => s.parentSpanContext?.spanId ?? s.parentSpanId;
-  const template = (s) => ({ name: s.name, kind: s.kind, attributes: { ...s.attributes }, children: tree.filter((c) => parentId(c) === s.spanContext().spanId).map(template) });
-  const root = tree.find((s) => !byId.has(parentId(s)) || parentId(s) === undefined);
-  return template(root);
-}
-function spanTreeOnly(client) {
-  return async () => {
-    const t = stepTemplate;
-    if (t === undefined) throw new Error('span tree only: none of our steps was exported to copy (ours runs first in the warm-up)');
-    const step = treeTracer.startSpan(t.name, { kind: t.kind, attributes: t.attributes });
-    const stepCtx = trace.setSpan(context.active(), step);
-    const chatT = t.children.find((c) => c.children.length > 0);
-    for (const c of t.children) if (c !== chatT) treeTracer.startSpan(c.name, { kind: c.kind, attributes: c.attributes }, stepCtx).end();
-    const chat = treeTracer.startSpan(chatT.name, { kind: chatT.kind, attributes: chatT.attributes }, stepCtx);
-    const chatCtx = trace.setSpan(stepCtx, chat);
-    const bytes = await client();
-    for (const c of chatT.children) treeTracer.startSpan(c.name, { kind: c.kind, attributes: c.attributes }, chatCtx).end();
-    chat.end();
-    step.end();
-    return bytes;
-  };
-}
+// with nothing observed (ceiling.mjs): no implementation that emits that tree through the SDK can
+// cost less than this mode, so its ratio is the ceiling for ours.
+const spanTreeOnly = ceilingOf(provider, undefined, () => ({ spans: stepTemplate }));
 
 const modes = {
   bare: { on() {}, off() {} },

@@ -5,10 +5,11 @@
  * streaming without it, begins an agent step, injects the trace context, and dispatches with a
  * handler that observes the response. Our failures go to `diag`; the request goes out as made.
  */
-import { Buffer, isUtf8 } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { context, propagation, trace, isSpanContextValid, type Context } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { includeUsageSplice, inspectRequestBody, type BodyLayout, type CompletionRequest } from '../openai/request-body.js';
+import { inspectRequestBody, type CompletionRequest } from '../openai/request-body.js';
+import { CONCAT_BELOW, withIncludeUsage } from '../openai/include-usage.js';
 import { currentProgram, type ProgramScope } from '../program/program-context.js';
 import type { AgentStep } from '../steps/agent-step.js';
 import { now } from '../util/clock.js';
@@ -87,10 +88,10 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
       const scope = currentProgram();
       const body = opts.body as unknown;
       if (body == null || typeof body === 'string' || body instanceof Uint8Array) {
-        return observe(hooks, dispatch, opts, handler, body ?? undefined, now(), parentContext, scope);
+        return observe(hooks, dispatch, opts, handler, undefined, body ?? undefined, now(), parentContext, scope);
       }
       if (!isAsyncIterable(body)) {
-        return observe(hooks, dispatch, opts, handler, undefined, now(), parentContext, scope);
+        return observe(hooks, dispatch, opts, handler, undefined, undefined, now(), parentContext, scope);
       }
       // fetch hands its body over as an async iterable: read it first, then dispatch. The request
       // arrives when its body is complete: until then the application is still issuing it.
@@ -109,7 +110,7 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
           }
           context.with(parentContext, () => {
             try {
-              observe(hooks, dispatch, { ...opts, body: bytes }, early.wrap(handler), bytes, now(), parentContext, scope);
+              observe(hooks, dispatch, { ...opts, body: bytes }, handler, early, bytes, now(), parentContext, scope);
             } catch (err) {
               failHandler(handler, err as Error);
             }
@@ -131,6 +132,8 @@ function observe(
   dispatch: Dispatch,
   opts: Options,
   handler: Handler,
+  /** Set when `handler` was connected already (its body was read before dispatch). */
+  early: EarlyConnection | undefined,
   body: string | Uint8Array | undefined,
   arrive: number,
   parentContext: Context,
@@ -187,8 +190,8 @@ function observe(
     });
     const outOpts: Options = { ...opts, headers, body: outBody, [OBSERVED]: true };
     /** Dispatches at `t` through `inner`: the chat span starts, the trace context goes with the request. */
-    const send = (t: number, inner: Handler): boolean => {
-      const observing = observingHandler(inner, step, injected);
+    const send = (t: number, connected: EarlyConnection | undefined): boolean => {
+      const observing = observingHandler(handler, step, injected, connected);
       const chatContext = step.dispatch(t);
       if (request !== undefined) request.json = undefined; // the messages were read; only the fields are kept
       // A request that carries trace context of the application's own keeps it.
@@ -204,7 +207,7 @@ function observe(
       }
     };
     const admission = host.admit(programId, origin);
-    if (admission instanceof Promise) return hold(admission, send, step, handler);
+    if (admission instanceof Promise) return hold(admission, send, step, handler, early);
     if (admission !== undefined) {
       step.dispatch(arrive);
       step.onError(admission, now());
@@ -212,11 +215,12 @@ function observe(
       return true;
     }
     // Nothing held the request: it is dispatched the instant it arrived, and pause is 0.
-    return send(arrive, handler);
+    return send(arrive, early);
   } catch (err) {
     if (prepared) throw err;
     log.error('could not observe a completion request; it is sent unobserved', err);
-    return context.with(parentContext, () => dispatch(opts, handler));
+    const unobserved = early === undefined ? handler : early.wrap(handler);
+    return context.with(parentContext, () => dispatch(opts, unobserved));
   }
 }
 
@@ -224,9 +228,12 @@ function observe(
  * A feature holds the request (an admission gate): the handler is connected at once, so an abort
  * while held reaches it; dispatched when the hold ends (the time held is pause), failed if it fails.
  */
-function hold(admission: Promise<void>, send: (t: number, inner: Handler) => boolean, step: AgentStep, handler: Handler): boolean {
-  const early = new EarlyConnection();
-  early.connect(handler);
+function hold(admission: Promise<void>, send: (t: number, connected: EarlyConnection) => boolean, step: AgentStep, handler: Handler, connected: EarlyConnection | undefined): boolean {
+  let early = connected;
+  if (early === undefined) {
+    early = new EarlyConnection();
+    early.connect(handler);
+  }
   const refuse = (error: Error): void => {
     const t = now();
     step.dispatch(t);
@@ -237,7 +244,7 @@ function hold(admission: Promise<void>, send: (t: number, inner: Handler) => boo
     () => {
       if (early.reason !== undefined) return refuse(early.reason);
       try {
-        send(now(), early.wrap(handler)); // the dispatcher's connect is ours: the handler had its own
+        send(now(), early); // the dispatcher's connect is ours: the handler had its own
       } catch (err) {
         failHandler(handler, err as Error);
       }
@@ -247,28 +254,6 @@ function hold(admission: Promise<void>, send: (t: number, inner: Handler) => boo
   return true;
 }
 
-
-/**
- * The body asking for usage, spliced into the application's own bytes or text (never
- * re-serialised), or undefined to send it as it is. Bytes that are not valid UTF-8 are left
- * alone: their text would not map back to them byte for byte.
- */
-const SMALL_HEAD = 4096;
-/** Bodies shorter than this are sent as one buffer: the copy costs less than the extra write (bench/clients.mjs). */
-const CONCAT_BELOW = 16 * 1024;
-
-function withIncludeUsage(text: string, bytes: Buffer | undefined, layout: BodyLayout | undefined): Buffer[] | string | undefined {
-  const splice = includeUsageSplice(text, layout);
-  if (splice === undefined) return undefined;
-  const [at, field] = splice;
-  if (bytes === undefined) return text.slice(0, at) + field + text.slice(at);
-  if (!isUtf8(bytes)) return undefined;
-  const byteAt = Buffer.byteLength(text.slice(0, at), 'utf8');
-  // Usually the field goes right after the opening brace: the head and the field make one small
-  // part (written with the request's headers), the application's bytes after it are not copied.
-  if (byteAt <= SMALL_HEAD) return [Buffer.concat([bytes.subarray(0, byteAt), Buffer.from(field, 'latin1')]), bytes.subarray(byteAt)];
-  return [bytes.subarray(0, byteAt), Buffer.from(field, 'latin1'), bytes.subarray(byteAt)];
-}
 
 /** W3C trace context through the global propagator, or written directly when none is set. */
 function injectTraceContext(ctx: Context, headers: FlatHeaders): void {

@@ -32,25 +32,28 @@ export class EarlyConnection {
     else this.reason ??= reason ?? abortError();
   }
 
+  /** The dispatcher's connect callback (legacy API), taken by us: the handler was connected already. */
+  takeConnect(abort: Abort): void {
+    this._abort = abort;
+    if (this.reason !== undefined) abort(this.reason);
+  }
+
+  /** The dispatcher's request start (new API), taken by us: the handler was connected already. */
+  takeRequestStart(controller: Controller): void {
+    this._controller = controller;
+    if (this.reason !== undefined) controller.abort(this.reason);
+  }
+
   /**
-   * `handler` as the dispatcher should see it: its connect callback is ours (the application's
-   * handler was connected already); everything else is its own.
+   * `handler` as the dispatcher should see it when it goes to undici unobserved: its connect
+   * callback is ours (the application's handler was connected already); everything else is its
+   * own. (Observed requests need no wrapper: the observing handler hands the connect to us.)
    */
   wrap(handler: Handler): Handler {
     return new Proxy(handler, {
       get: (target, key, receiver) => {
-        if (key === 'onConnect' && typeof target.onRequestStart !== 'function') {
-          return (abort: Abort) => {
-            this._abort = abort;
-            if (this.reason !== undefined) abort(this.reason);
-          };
-        }
-        if (key === 'onRequestStart' && typeof target.onRequestStart === 'function') {
-          return (controller: Controller) => {
-            this._controller = controller;
-            if (this.reason !== undefined) controller.abort(this.reason);
-          };
-        }
+        if (key === 'onConnect' && typeof target.onRequestStart !== 'function') return (abort: Abort) => this.takeConnect(abort);
+        if (key === 'onRequestStart' && typeof target.onRequestStart === 'function') return (controller: Controller) => this.takeRequestStart(controller);
         return Reflect.get(target, key, receiver) as unknown;
       },
     });

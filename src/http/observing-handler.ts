@@ -13,6 +13,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentStep } from '../steps/agent-step.js';
+import type { EarlyConnection } from './early-connection.js';
 import { UsageEventFilter, type FilteredSink } from '../sse/usage-event-filter.js';
 import { now, turnNow } from '../util/clock.js';
 import { log } from '../util/log.js';
@@ -29,9 +30,12 @@ export interface UsageInjected {
   onCompressed(): void;
 }
 
-/** Wraps `inner` in the observing handler of its own API. */
-export function observingHandler(inner: Handler, step: AgentStep, injected?: UsageInjected): Handler & { fail(error: unknown): void } {
-  return typeof inner.onRequestStart === 'function' ? new ObservingHandler(inner, step, injected) : new LegacyObservingHandler(inner, step, injected);
+/**
+ * Wraps `inner` in the observing handler of its own API. With `early`, `inner` was told it is
+ * connected already: the dispatcher's connect goes to `early`, not to `inner` a second time.
+ */
+export function observingHandler(inner: Handler, step: AgentStep, injected?: UsageInjected, early?: EarlyConnection): Handler & { fail(error: unknown): void } {
+  return typeof inner.onRequestStart === 'function' ? new ObservingHandler(inner, step, injected, early) : new LegacyObservingHandler(inner, step, injected, early);
 }
 
 /**
@@ -64,7 +68,12 @@ export class ObservingHandler implements Handler {
   /** The step is done with this attempt (a redirect being followed): pass through only. */
   private _detached = false;
 
-  constructor(private readonly _inner: Handler, private readonly _step: AgentStep, private readonly _injected?: UsageInjected) {}
+  constructor(
+    private readonly _inner: Handler,
+    private readonly _step: AgentStep,
+    private readonly _injected?: UsageInjected,
+    private readonly _early?: EarlyConnection,
+  ) {}
 
   /** The request failed before undici took it: end the step. */
   fail(error: unknown): void {
@@ -75,7 +84,8 @@ export class ObservingHandler implements Handler {
   onRequestStart(controller: Controller, context: unknown): void {
     const t = now(); // undici starts the request on a connection: a wait in its pool ends here
     try {
-      this._inner.onRequestStart?.(controller, context);
+      if (this._early !== undefined) this._early.takeRequestStart(controller);
+      else this._inner.onRequestStart?.(controller, context);
     } finally {
       if (!this._detached) guard(() => this._step.onConnected(t));
     }
@@ -103,7 +113,7 @@ export class ObservingHandler implements Handler {
   onResponseData(controller: Controller, chunk: Buffer): void {
     const t = turnNow();
     try {
-      if (this._filter === undefined) this._inner.onResponseData?.(controller, chunk);
+      if (this._filter === undefined || this._filter.passesWhole(chunk)) this._inner.onResponseData?.(controller, chunk);
       else this._filter.push(chunk);
     } finally {
       try {
@@ -144,7 +154,12 @@ export class LegacyObservingHandler implements Handler {
   /** The step is done with this attempt (a redirect being followed): pass through only. */
   private _detached = false;
 
-  constructor(private readonly _inner: Handler, private readonly _step: AgentStep, private readonly _injected?: UsageInjected) {}
+  constructor(
+    private readonly _inner: Handler,
+    private readonly _step: AgentStep,
+    private readonly _injected?: UsageInjected,
+    private readonly _early?: EarlyConnection,
+  ) {}
 
   fail(error: unknown): void {
     const t = now();
@@ -154,7 +169,8 @@ export class LegacyObservingHandler implements Handler {
   onConnect(abort: (err?: Error) => void, context?: unknown): void {
     const t = now(); // undici starts the request on a connection: a wait in its pool ends here
     try {
-      (this._inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this._inner, abort, context);
+      if (this._early !== undefined) this._early.takeConnect(abort);
+      else (this._inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this._inner, abort, context);
     } finally {
       if (!this._detached) guard(() => this._step.onConnected(t));
     }
@@ -195,7 +211,7 @@ export class LegacyObservingHandler implements Handler {
   onData(chunk: Buffer): boolean {
     const t = turnNow();
     try {
-      if (this._filter === undefined) return this._inner.onData?.(chunk) ?? true;
+      if (this._filter === undefined || this._filter.passesWhole(chunk)) return this._inner.onData?.(chunk) ?? true;
       this._more = true;
       this._filter.push(chunk);
       return this._more;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { UsageEventFilter, isUsageOnlyEvent } from '../../src/sse/usage-event-filter.js';
+import { UsageEventFilter } from '../../src/sse/usage-event-filter.js';
+import { isUsageOnlyEvent } from '../../src/sse/usage-only-event.js';
 import { sseFixture } from '../utils/fixtures.js';
 
 const CONTENT = (text: string): string =>
@@ -9,11 +10,12 @@ const USAGE = 'data: {"id":"c1","object":"chat.completion.chunk","created":1,"mo
 const DONE = 'data: [DONE]\n\n';
 
 /** A filter whose sink collects into `parts`; `take()` returns what arrived since the last take. */
-function filter(): { f: UsageEventFilter; take: () => Buffer[] } {
+function filter(): { f: UsageEventFilter; take: () => Buffer[]; emit: (p: Buffer) => void } {
   let parts: Buffer[] = [];
   const f = new UsageEventFilter((p) => parts.push(p));
   return {
     f,
+    emit: (p) => parts.push(p),
     take: () => {
       const out = parts;
       parts = [];
@@ -22,9 +24,13 @@ function filter(): { f: UsageEventFilter; take: () => Buffer[] } {
   };
 }
 
-function run(pieces: Buffer[]): { out: Buffer; removed: number } {
-  const { f, take } = filter();
-  for (const p of pieces) f.push(p);
+/** Feeds `pieces` as the observing handler does (`passesWhole`, else `push`), or with `push` alone. */
+function run(pieces: Buffer[], pushOnly = false): { out: Buffer; removed: number } {
+  const { f, take, emit } = filter();
+  for (const p of pieces) {
+    if (!pushOnly && f.passesWhole(p)) emit(p);
+    else f.push(p);
+  }
   f.end();
   return { out: Buffer.concat(take()), removed: f.removed };
 }
@@ -115,9 +121,11 @@ describe('UsageEventFilter', () => {
     const kept = whole.out.toString();
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
-        const r = run(split(bytes, cuts));
-        expect(r.out.toString()).toBe(kept);
-        expect(r.removed).toBe(expectedRemoved);
+        for (const pushOnly of [false, true]) {
+          const r = run(split(bytes, cuts), pushOnly);
+          expect(r.out.toString()).toBe(kept);
+          expect(r.removed).toBe(expectedRemoved);
+        }
       }),
       { numRuns: 200 },
     );
@@ -138,8 +146,8 @@ describe('UsageEventFilter', () => {
         const framed = (t: string): string => (crlf ? t.replace(/\n/g, '\r\n') : t);
         const bytes = Buffer.from(events.map((e) => framed(e.text)).join(''), 'utf8');
         const expected = events.filter((e) => !e.usage).map((e) => framed(e.text)).join('');
-        const r = run(split(bytes, cuts));
-        expect(r.out.toString()).toBe(expected);
+        expect(run(split(bytes, cuts)).out.toString()).toBe(expected);
+        expect(run(split(bytes, cuts), true).out.toString()).toBe(expected);
       }),
       { numRuns: 1000 },
     );
