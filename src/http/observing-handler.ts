@@ -14,6 +14,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AgentStep } from '../steps/agent-step.js';
 import type { EarlyConnection } from './early-connection.js';
+import { isOneDataEvent } from '../sse/sse-parser.js';
 import { UsageEventFilter, type FilteredSink } from '../sse/usage-event-filter.js';
 import { now, turnNow } from '../util/clock.js';
 import { log } from '../util/log.js';
@@ -112,12 +113,15 @@ export class ObservingHandler implements Handler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     const t = turnNow();
+    // Whether the chunk is one SSE event, worked out once for the filter and the step (undefined:
+    // the step's reader works it out, when it reads an event stream).
+    let one: boolean | undefined;
     try {
-      if (this._filter === undefined || this._filter.passesWhole(chunk)) this._inner.onResponseData?.(controller, chunk);
+      if (this._filter === undefined || this._filter.passesWhole(chunk, (one = isOneDataEvent(chunk)))) this._inner.onResponseData?.(controller, chunk);
       else this._filter.push(chunk);
     } finally {
       try {
-        if (!this._detached) this._step.onResponseData(chunk, t);
+        if (!this._detached) this._step.onResponseData(chunk, t, one);
       } catch (err) {
         dataFailed(err);
       }
@@ -210,14 +214,15 @@ export class LegacyObservingHandler implements Handler {
 
   onData(chunk: Buffer): boolean {
     const t = turnNow();
+    let one: boolean | undefined; // as in ObservingHandler.onResponseData
     try {
-      if (this._filter === undefined || this._filter.passesWhole(chunk)) return this._inner.onData?.(chunk) ?? true;
+      if (this._filter === undefined || this._filter.passesWhole(chunk, (one = isOneDataEvent(chunk)))) return this._inner.onData?.(chunk) ?? true;
       this._more = true;
       this._filter.push(chunk);
       return this._more;
     } finally {
       try {
-        if (!this._detached) this._step.onResponseData(chunk, t);
+        if (!this._detached) this._step.onResponseData(chunk, t, one);
       } catch (err) {
         dataFailed(err);
       }

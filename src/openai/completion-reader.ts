@@ -78,8 +78,8 @@ export class StreamAccumulator implements SseEventReceiver {
     if (_captureContent) this.summary.output = { role: 'assistant', content: '', toolCalls: [] };
   }
 
-  /** Takes one read of the response body, which arrived at time `t`. */
-  push(chunk: Uint8Array, t: number): void {
+  /** Takes one read of the response body, which arrived at time `t` (`oneEvent`: see {@link SseParser.push}). */
+  push(chunk: Uint8Array, t: number, oneEvent?: boolean): void {
     // undici hands over each HTTP chunk as a view into its socket read, and the chunks of one
     // read share its arrival time. When the time moves on, the read may have changed: kept
     // events still pointing into an earlier large read are then copied out of it.
@@ -91,7 +91,7 @@ export class StreamAccumulator implements SseEventReceiver {
         this._backing = backing;
       }
     }
-    this._parser.push(chunk);
+    this._parser.push(chunk, oneEvent);
   }
 
   /** Takes decoded text (tests, replays). */

@@ -30,6 +30,16 @@ const CR = 13;
 const COLON = 58;
 const SPACE = 32;
 
+/**
+ * Whether `buf` is exactly one event of one `data:` line (`data: …\n\n`, no other line feed):
+ * what engines send per read. One native search; the request hook runs it once per chunk and
+ * hands the answer to both readers of the chunk (the usage filter and this parser).
+ */
+export function isOneDataEvent(buf: Uint8Array): boolean {
+  const n = buf.length;
+  return n > 6 && buf[n - 1] === LF && buf[n - 2] === LF && buf[0] === 100 && buf[1] === 97 && buf[2] === 116 && buf[3] === 97 && buf[4] === COLON && buf.indexOf(LF) === n - 2;
+}
+
 export class SseParser {
   private _rest: Buffer | undefined;
   private _pBuf: Buffer | undefined;
@@ -47,28 +57,23 @@ export class SseParser {
     this._sink = typeof sink === 'function' ? { onSseEvent: sink } : sink;
   }
 
-  /** Feeds raw response bytes. */
-  push(chunk: Uint8Array): void {
+  /**
+   * Feeds raw response bytes. `oneEvent`: the caller already knows whether they are
+   * {@link isOneDataEvent} (it is worked out here when not given).
+   */
+  push(chunk: Uint8Array, oneEvent?: boolean): void {
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // The common case, one read per event: `data: …\n\n` and nothing pending. Engines flush
     // each event on its own, so this is most chunks; one native search proves the shape. (Not
     // before the first line feed: the first chunk decides whether lines end in a lone \r.)
     const n = buf.length;
     if (
-      n > 6 &&
       this._seenLF &&
       this._rest === undefined &&
       this._pBuf === undefined &&
       this._pJoined === undefined &&
       !this._crMode &&
-      buf[n - 1] === LF &&
-      buf[n - 2] === LF &&
-      buf[0] === 100 &&
-      buf[1] === 97 &&
-      buf[2] === 116 &&
-      buf[3] === 97 &&
-      buf[4] === COLON &&
-      buf.indexOf(LF) === n - 2
+      (oneEvent ?? isOneDataEvent(buf))
     ) {
       const vs = buf[5] === SPACE ? 6 : 5;
       const ve = buf[n - 3] === CR ? n - 3 : n - 2; // `\r\n\n` ends the line with \r

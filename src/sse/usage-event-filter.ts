@@ -15,7 +15,7 @@
  * through unfiltered from the moment one is seen.
  */
 import { Buffer } from 'node:buffer';
-import { isUsageOnlyEvent, USAGE_KEY } from './usage-only-event.js';
+import { ChoicesAt, isUsageOnlyEvent, USAGE_KEY } from './usage-only-event.js';
 
 const LF = 10;
 const CR = 13;
@@ -52,6 +52,7 @@ export class UsageEventFilter {
   private _run = -1;
   /** Usage-only events taken out so far. */
   removed = 0;
+  private readonly _choices = new ChoicesAt();
 
   constructor(private readonly _sink: FilteredSink) {}
 
@@ -100,13 +101,18 @@ export class UsageEventFilter {
   /**
    * Whether `chunk` reaches the application as it is, with nothing held or dropped, its state
    * taken in as {@link push} would: the common read (whole events, no usage in them, nothing
-   * held), decided by one native search. When false, {@link push} it instead.
+   * held). When false, {@link push} it instead. `oneEvent`: the chunk is one `data:` line event
+   * (`isOneDataEvent`); such an event that carries a choice where the stream's events carry
+   * theirs is decided without searching it for usage.
    */
-  passesWhole(chunk: Buffer): boolean {
+  passesWhole(chunk: Buffer, oneEvent = false): boolean {
     if (this._passThrough) return true;
     const n = chunk.length;
     if (!this._framed || this._crMode || this._heldBytes !== 0 || n < 2 || chunk[n - 1] !== LF || chunk[n - 2] !== LF) return false;
-    if (chunk.indexOf(USAGE_KEY) !== -1) return false;
+    if (!(oneEvent && this._choices.carriesChoice(chunk))) {
+      if (chunk.indexOf(USAGE_KEY) !== -1) return false;
+      if (oneEvent) this._choices.learn(chunk);
+    }
     this._forwarding = false;
     this._inEvent = false;
     this._prevLF = true;

@@ -40,3 +40,61 @@ export function isUsageOnlyEvent(bytes: Buffer): boolean {
   const { choices, usage } = o as { choices?: unknown; usage?: unknown };
   return Array.isArray(choices) && choices.length === 0 && usage !== null && typeof usage === 'object' && !Array.isArray(usage);
 }
+
+const CHOICES_KEY = Buffer.from('choices"', 'latin1');
+/** A stream whose events put their choices in different places is not learnt for long. */
+const MAX_LEARNT = 4;
+
+/**
+ * Where the events of one stream carry their `choices` array. Engines write every event of a
+ * stream with the same head (id, object, created, model), so the key sits at the same offset in
+ * each: an event with `"choices":[{` there (a key, after `{` or `,`, with an object in its array)
+ * carries a choice, so it is not usage-only, and it needs no search for usage. A usage-only event
+ * has `[]` there, and an event laid out otherwise does not match: both are searched as before.
+ */
+export class ChoicesAt {
+  /** Offset of the key's opening quote, and of the `{` that opens its first choice (-1: none). */
+  private _at = -1;
+  private _brace = -1;
+  private _learnt = 0;
+
+  /** Whether `event` (one whole `data:` line event) has a choice where the stream's events have theirs. */
+  carriesChoice(event: Buffer): boolean {
+    const at = this._at;
+    const brace = this._brace;
+    if (at < 1 || brace >= event.length || event[brace] !== 123 || event[at] !== 34) return false;
+    const before = event[at - 1];
+    if (before !== 123 && before !== 44 && before !== 32) return false;
+    for (let i = 0; i < CHOICES_KEY.length; i++) if (event[at + 1 + i] !== CHOICES_KEY[i]) return false;
+    // Between the key and the brace: white space, one colon, white space, one bracket, white space.
+    let colon = false;
+    let bracket = false;
+    for (let i = at + 1 + CHOICES_KEY.length; i < brace; i++) {
+      const c = event[i] as number;
+      if (c === 58 && !colon && !bracket) colon = true;
+      else if (c === 91 && colon && !bracket) bracket = true;
+      else if (c !== 32 && c !== 9 && c !== 13) return false;
+    }
+    return bracket;
+  }
+
+  /** Takes the place of the choices in `event` (an event without usage that carries a choice). */
+  learn(event: Buffer): void {
+    if (this._learnt >= MAX_LEARNT) return;
+    this._learnt++;
+    const k = event.indexOf(CHOICES_KEY);
+    if (k < 1 || event[k - 1] !== 34) return;
+    let i = k + CHOICES_KEY.length;
+    while (event[i] === 32 || event[i] === 9 || event[i] === 13) i++;
+    if (event[i] !== 58) return;
+    i++;
+    while (event[i] === 32 || event[i] === 9 || event[i] === 13) i++;
+    if (event[i] !== 91) return;
+    i++;
+    while (event[i] === 32 || event[i] === 9 || event[i] === 13) i++;
+    if (event[i] !== 123) return;
+    this._at = k - 1;
+    this._brace = i;
+    if (!this.carriesChoice(event)) this._at = this._brace = -1;
+  }
+}

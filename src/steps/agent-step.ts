@@ -171,8 +171,8 @@ export class AgentStep {
   }
 
   /** A chunk of the response body arrived at `t`. */
-  onResponseData(chunk: Buffer, t: number): void {
-    this._response.data(chunk, t);
+  onResponseData(chunk: Buffer, t: number, oneEvent?: boolean): void {
+    this._response.data(chunk, t, oneEvent);
   }
 
   /** The response ended at `t`. */

@@ -42,18 +42,18 @@ export class AttemptResponse {
     }
   }
 
-  /** A chunk of the body arrived at `t`. */
-  data(chunk: Buffer, t: number): void {
+  /** A chunk of the body arrived at `t` (`oneEvent`: whether it is one SSE data event, when known). */
+  data(chunk: Buffer, t: number, oneEvent?: boolean): void {
     if (Number.isNaN(this.firstByteAt)) this.firstByteAt = t;
     this.lastByteAt = t;
     const stream = this._stream;
     if (this.mode === 'sse' && stream !== undefined) {
       if (this._recorder === undefined) {
-        stream.push(chunk, t);
+        stream.push(chunk, t, oneEvent);
         return;
       }
       const before = stream.summary.dataEvents;
-      stream.push(chunk, t);
+      stream.push(chunk, t, oneEvent);
       const count = stream.summary.dataEvents - before;
       if (count > 0) {
         this._recorder.onChunks(count, Number.isNaN(this._lastEventAt) ? undefined : (t - this._lastEventAt) / 1000);

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { UsageEventFilter } from '../../src/sse/usage-event-filter.js';
-import { isUsageOnlyEvent } from '../../src/sse/usage-only-event.js';
+import { ChoicesAt, isUsageOnlyEvent } from '../../src/sse/usage-only-event.js';
+import { isOneDataEvent } from '../../src/sse/sse-parser.js';
 import { sseFixture } from '../utils/fixtures.js';
 
 const CONTENT = (text: string): string =>
@@ -28,7 +29,7 @@ function filter(): { f: UsageEventFilter; take: () => Buffer[]; emit: (p: Buffer
 function run(pieces: Buffer[], pushOnly = false): { out: Buffer; removed: number } {
   const { f, take, emit } = filter();
   for (const p of pieces) {
-    if (!pushOnly && f.passesWhole(p)) emit(p);
+    if (!pushOnly && f.passesWhole(p, isOneDataEvent(p))) emit(p);
     else f.push(p);
   }
   f.end();
@@ -156,5 +157,54 @@ describe('UsageEventFilter', () => {
   test('isUsageOnlyEvent reads multi-line data as a decoder joins it', () => {
     expect(isUsageOnlyEvent(Buffer.from('data: {"choices":[],\ndata: "usage":{"a":1}}\n\n'))).toBe(true);
     expect(isUsageOnlyEvent(Buffer.from('data: not json "usage"\n\n'))).toBe(false);
+  });
+});
+
+describe('ChoicesAt', () => {
+  const head = (id: string): string => `data: {"id":"${id}","object":"chat.completion.chunk","created":1,"model":"m","choices":`;
+  const content = (id: string, text: string): Buffer => Buffer.from(`${head(id)}[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`);
+
+  test('learns where a stream carries its choices, and recognises its other events there', () => {
+    const c = new ChoicesAt();
+    expect(c.carriesChoice(content('a', 'x'))).toBe(false); // nothing learnt yet
+    c.learn(content('a', 'x'));
+    expect(c.carriesChoice(content('a', 'a much longer piece of text, with "choices":[{ in it'))).toBe(true);
+    // A usage-only event of the same stream: an empty array there.
+    expect(c.carriesChoice(Buffer.from(`${head('a')}[],"usage":{"prompt_tokens":1}}\n\n`))).toBe(false);
+    // Another head (a longer id): not there, so not recognised (searched instead).
+    expect(c.carriesChoice(content('abc', 'x'))).toBe(false);
+    expect(c.carriesChoice(Buffer.from('data: [DONE]\n\n'))).toBe(false);
+  });
+
+  test('white space around the colon and the bracket, as Python writes JSON', () => {
+    const c = new ChoicesAt();
+    const e = (t: string): Buffer => Buffer.from(`data: {"id": "a", "choices": [ {"index": 0, "delta": {"content": "${t}"}}], "usage": null}\n\n`);
+    c.learn(e('x'));
+    expect(c.carriesChoice(e('y'))).toBe(true);
+    expect(c.carriesChoice(Buffer.from('data: {"id": "a", "choices": [ ], "usage": {"total_tokens": 3}}\n\n'))).toBe(false);
+  });
+
+  test('the place is a key: text that only looks like it, in a string, is not learnt', () => {
+    const c = new ChoicesAt();
+    c.learn(Buffer.from('data: {"id":"a","text":"choices\\":[{","choices":[]}\n\n'));
+    expect(c.carriesChoice(Buffer.from('data: {"id":"a","text":"choices\\":[{","choices":[]}\n\n'))).toBe(false);
+  });
+
+  test('through the filter: one event per read, the usage-only one taken out, however the heads vary', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'abc', 'x1'), fc.string({ maxLength: 8 }), fc.boolean()), { maxLength: 10 }), (events) => {
+        const pieces: Buffer[] = [];
+        let expected = '';
+        for (const [id, text, usage] of events) {
+          const piece = usage ? Buffer.from(`${head(id)}[],"usage":{"total_tokens":2}}\n\n`) : content(id, text);
+          pieces.push(piece);
+          if (!usage) expected += piece.toString();
+        }
+        pieces.push(Buffer.from(DONE));
+        expected += DONE;
+        expect(run(pieces).out.toString()).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
