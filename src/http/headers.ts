@@ -35,9 +35,17 @@ export function toFlatHeaders(headers: DispatchHeaders): FlatHeaders {
 /** The first value of header `lowerName` (case-insensitive), if any. */
 export function getHeader(headers: FlatHeaders, lowerName: string): string | undefined {
   for (let i = 0; i < headers.length; i += 2) {
-    if ((headers[i] as string).toLowerCase() === lowerName) return headers[i + 1];
+    if (isName(headers[i] as string, lowerName)) return headers[i + 1];
   }
   return undefined;
+}
+
+/**
+ * Whether `name` is `lowerName` in any case. Only a name of the same length can be: the others
+ * (most of a request's headers, for each name looked up) are not lower-cased to be compared.
+ */
+function isName(name: string, lowerName: string): boolean {
+  return name.length === lowerName.length && (name === lowerName || name.toLowerCase() === lowerName);
 }
 
 /** Sets header `lowerName`, replacing every existing value (case-insensitive). */
@@ -49,7 +57,7 @@ export function setHeader(headers: FlatHeaders, lowerName: string, value: string
 /** Removes every value of header `lowerName` (case-insensitive). */
 export function removeHeader(headers: FlatHeaders, lowerName: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) {
-    if ((headers[i] as string).toLowerCase() === lowerName) headers.splice(i, 2);
+    if (isName(headers[i] as string, lowerName)) headers.splice(i, 2);
   }
 }
 

@@ -18,6 +18,15 @@ describe('headers', () => {
     removeHeader(h, 'x-program-id');
     expect(h).toEqual(['traceparent', 'new']);
   });
+
+  test('a name matches in any case, only whole: not a longer or shorter name that starts alike', () => {
+    const h = toFlatHeaders(['CONTENT-LENGTH', '3', 'content-length-x', '4', 'content-lengt', '5', 'Content-Type', 'a']);
+    expect(getHeader(h, 'content-length')).toBe('3');
+    expect(getHeader(h, 'content-type')).toBe('a');
+    expect(getHeader(h, 'content')).toBeUndefined();
+    removeHeader(h, 'content-length');
+    expect(h).toEqual(['content-length-x', '4', 'content-lengt', '5', 'Content-Type', 'a']);
+  });
 });
 
 describe('errorTypeOf', () => {
