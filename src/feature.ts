@@ -43,14 +43,32 @@ export interface StepStart {
   failureReported?: boolean;
 }
 
+/** A running total a step adds to: one series of a sum observed at collection. */
+export interface SumCellRef {
+  value: number;
+}
+
 /**
- * The label sets of one step, built once at its start and reused by every record at its end:
- * `start` (model, graph) for the active requests' +1 and −1 and the outcome series, `requests`
- * with the request type, `genai` for the GenAI histograms and its two token-type variants.
+ * TinyLLM's label sets of one model and graph, `start` (model, graph) and `requests` (with the
+ * request type), shared by all their steps, with the series of the sums they add to (each made
+ * when first added to).
+ */
+export interface OutcomeSeries {
+  readonly start: Attributes;
+  readonly requests: Attributes;
+  active?: SumCellRef;
+  requestCount?: SumCellRef;
+  tokensIn?: SumCellRef;
+  tokensOut?: SumCellRef;
+}
+
+/**
+ * The label sets of one step, found once at its start and reused by every record at its end:
+ * `outcome` its model and graph's, `genai` for the GenAI histograms and its two token-type
+ * variants.
  */
 export interface StepLabels {
-  start: Attributes;
-  requests: Attributes;
+  outcome: OutcomeSeries;
   genai: Attributes;
   genaiInput: Attributes;
   genaiOutput: Attributes;

@@ -170,6 +170,8 @@ export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.
 export const METRIC_GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK = 'gen_ai.client.operation.time_to_first_chunk' as const;
 export const METRIC_GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK = 'gen_ai.client.operation.time_per_output_chunk' as const;
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type' as const;
+/** The one series of a sum past 2,000 attribute sets, as sdk-metrics names its overflow series. */
+export const ATTR_OTEL_METRIC_OVERFLOW = 'otel.metric.overflow' as const;
 
 export * from './engine-names.js';
 

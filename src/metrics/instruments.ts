@@ -3,15 +3,17 @@
  * (shared/reference/tinyllm-metrics.md, with TinyLLM's own bucket boundaries), the four GenAI
  * client histograms (shared/reference/genai-semconv.md) and the phase histogram. One set, held
  * by a feature that recreates it when the meter provider changes, read by the step metrics and
- * TinyLLM's facade.
+ * TinyLLM's facade. The sums every step adds to (requests, active requests, tokens, prefix-cache
+ * hits and misses) are kept by us and observed at collection (observed-sum.ts).
  *
  * Names are chosen so that @opentelemetry/exporter-prometheus prints exactly TinyLLM's series:
  * it keeps a `_total` a counter already has and adds no unit suffix.
  */
-import type { Counter, Gauge, Histogram, Meter, ObservableGauge, UpDownCounter } from '@opentelemetry/api';
+import type { BatchObservableResult, Counter, Gauge, Histogram, Meter, Observable, ObservableGauge } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
 import type { Feature } from '../feature.js';
 import { isNoopMeter } from './noop-meter.js';
+import { ObservedSum } from './observed-sum.js';
 
 const GENAI_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 const GENAI_TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -23,12 +25,18 @@ const GRAPH_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const RATE_LIMIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
 const QUEUE_WAIT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60];
 
-export interface MetricInstruments {
-  requests: Counter;
+/** The sums every step adds to, kept by us and observed at collection (observed-sum.ts). */
+export interface StepSums {
+  requests: ObservedSum;
+  active: ObservedSum;
+  tokensIn: ObservedSum;
+  tokensOut: ObservedSum;
+  cacheHits: ObservedSum;
+  cacheMisses: ObservedSum;
+}
+
+export interface MetricInstruments extends StepSums {
   latency: Histogram;
-  active: UpDownCounter;
-  tokensIn: Counter;
-  tokensOut: Counter;
   errors: Counter;
   breakerState: ObservableGauge;
   breakerFailures: Counter;
@@ -38,8 +46,6 @@ export interface MetricInstruments {
   nodeErrors: Counter;
   graphExecutions: Counter;
   graphDuration: Histogram;
-  cacheHits: Counter;
-  cacheMisses: Counter;
   rateLimitWait: Histogram;
   memoryOps: Counter;
   queueSize: Gauge;
@@ -55,15 +61,25 @@ export interface MetricInstruments {
   genaiTpoc: Histogram;
 }
 
-function createInstruments(meter: Meter, prefix: string): MetricInstruments {
+/** The observable instruments of the step sums, by sum. */
+function createSumInstruments(meter: Meter, prefix: string): Record<keyof StepSums, Observable> {
+  const p = (name: string): string => sc.prefixed(prefix, name);
+  return {
+    requests: meter.createObservableCounter(p(sc.METRIC_REQUESTS_TOTAL), { description: 'Total number of requests processed' }),
+    active: meter.createObservableUpDownCounter(p(sc.METRIC_ACTIVE_REQUESTS), { description: 'Number of requests currently being processed' }),
+    tokensIn: meter.createObservableCounter(p(sc.METRIC_TOKENS_INPUT_TOTAL), { description: 'Total number of input tokens processed (engine-reported usage)' }),
+    tokensOut: meter.createObservableCounter(p(sc.METRIC_TOKENS_OUTPUT_TOTAL), { description: 'Total number of output tokens generated (engine-reported usage)' }),
+    cacheHits: meter.createObservableCounter(p(sc.METRIC_CACHE_HITS_TOTAL), { description: 'Total number of cache hits (kv_prefix: cached prompt tokens)' }),
+    cacheMisses: meter.createObservableCounter(p(sc.METRIC_CACHE_MISSES_TOTAL), { description: 'Total number of cache misses (kv_prefix: uncached prompt tokens)' }),
+  };
+}
+
+function createInstruments(meter: Meter, prefix: string, sums: StepSums): MetricInstruments {
   const p = (name: string): string => sc.prefixed(prefix, name);
   const h = (name: string, description: string, unit: string, buckets: number[]): Histogram => meter.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: buckets } });
   return {
-    requests: meter.createCounter(p(sc.METRIC_REQUESTS_TOTAL), { description: 'Total number of requests processed' }),
+    ...sums,
     latency: h(p(sc.METRIC_REQUEST_LATENCY_SECONDS), 'Request latency in seconds', 's', REQUEST_LATENCY_BUCKETS),
-    active: meter.createUpDownCounter(p(sc.METRIC_ACTIVE_REQUESTS), { description: 'Number of requests currently being processed' }),
-    tokensIn: meter.createCounter(p(sc.METRIC_TOKENS_INPUT_TOTAL), { description: 'Total number of input tokens processed (engine-reported usage)' }),
-    tokensOut: meter.createCounter(p(sc.METRIC_TOKENS_OUTPUT_TOTAL), { description: 'Total number of output tokens generated (engine-reported usage)' }),
     errors: meter.createCounter(p(sc.METRIC_ERRORS_TOTAL), { description: 'Total number of errors by type' }),
     breakerState: meter.createObservableGauge(p(sc.METRIC_CIRCUIT_BREAKER_STATE), { description: 'Circuit breaker state (0=closed, 1=half-open, 2=open)' }),
     breakerFailures: meter.createCounter(p(sc.METRIC_CIRCUIT_BREAKER_FAILURES_TOTAL), { description: 'Total circuit breaker failures' }),
@@ -73,8 +89,6 @@ function createInstruments(meter: Meter, prefix: string): MetricInstruments {
     nodeErrors: meter.createCounter(p(sc.METRIC_NODE_ERRORS_TOTAL), { description: 'Total number of node execution errors' }),
     graphExecutions: meter.createCounter(p(sc.METRIC_GRAPH_EXECUTIONS_TOTAL), { description: 'Total number of graph executions' }),
     graphDuration: h(p(sc.METRIC_GRAPH_EXECUTION_DURATION_SECONDS), 'Graph execution duration in seconds', 's', GRAPH_BUCKETS),
-    cacheHits: meter.createCounter(p(sc.METRIC_CACHE_HITS_TOTAL), { description: 'Total number of cache hits (kv_prefix: cached prompt tokens)' }),
-    cacheMisses: meter.createCounter(p(sc.METRIC_CACHE_MISSES_TOTAL), { description: 'Total number of cache misses (kv_prefix: uncached prompt tokens)' }),
     rateLimitWait: h(p(sc.METRIC_RATE_LIMIT_WAIT_SECONDS), 'Time spent waiting for rate limiter', 's', RATE_LIMIT_BUCKETS),
     memoryOps: meter.createCounter(p(sc.METRIC_MEMORY_OPERATIONS_TOTAL), { description: 'Total number of memory operations' }),
     queueSize: meter.createGauge(p(sc.METRIC_QUEUE_SIZE), { description: 'Current queue size' }),
@@ -100,14 +114,36 @@ export class Instruments implements Feature {
   meter!: Meter;
   /** False under the API's no-op meter: per-request recording is skipped. */
   recording = false;
+  /** The step sums: they outlive a change of meter (their totals are since the instrumentation began). */
+  readonly sums: StepSums = {
+    requests: new ObservedSum(true),
+    active: new ObservedSum(false),
+    tokensIn: new ObservedSum(true),
+    tokensOut: new ObservedSum(true),
+    cacheHits: new ObservedSum(true),
+    cacheMisses: new ObservedSum(true),
+  };
+  private _observed: { meter: Meter; instruments: Record<keyof StepSums, Observable> } | undefined;
+  private readonly _observe = (result: BatchObservableResult): void => {
+    const instruments = this._observed?.instruments;
+    if (instruments === undefined) return;
+    for (const name of Object.keys(instruments) as (keyof StepSums)[]) {
+      const instrument = instruments[name];
+      this.sums[name].forEach((value, attributes) => result.observe(instrument, value, attributes));
+    }
+  };
 
   constructor(meter: Meter, readonly prefix: string) {
     this.updateMetricInstruments(meter);
   }
 
   updateMetricInstruments(meter: Meter): void {
+    if (this._observed !== undefined) this._observed.meter.removeBatchObservableCallback(this._observe, Object.values(this._observed.instruments));
     this.meter = meter;
     this.recording = !isNoopMeter(meter);
-    this.i = createInstruments(meter, this.prefix);
+    this.i = createInstruments(meter, this.prefix, this.sums);
+    const instruments = createSumInstruments(meter, this.prefix);
+    this._observed = { meter, instruments };
+    meter.addBatchObservableCallback(this._observe, Object.values(instruments));
   }
 }

@@ -1,20 +1,27 @@
 /**
- * Every series a finished step feeds, recorded automatically. The labels of one step are built
- * twice and only twice: a start-time set at step start (active requests +1, and its −1 at the
- * end, and the GenAI chunk histograms), and an outcome set at step end (adding what only the end
- * knows: the error type, the response model when the request named none). No program or request
- * id is ever a label.
+ * Every series a finished step feeds, recorded automatically. The labels of one step are found
+ * at step start (TinyLLM's model and graph, with the series of the sums they add to: active
+ * requests +1, and its −1 at the end; the GenAI set of the histograms), and again at its end only
+ * when the response names the model the request did not. A model and graph's sets and series are
+ * made once and shared by all their steps: a step adds to them as numbers (observed-sum.ts). No
+ * program or request id is ever a label.
  */
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import * as sc from '../semconv.js';
-import type { ChunkRecorder, FailedAttempt, Feature, StepStart } from '../feature.js';
+import type { ChunkRecorder, FailedAttempt, Feature, OutcomeSeries, StepStart, SumCellRef } from '../feature.js';
 import type { StepRecord } from '../types.js';
 import { requestErrorType } from '../breakers/request-error-type.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Instruments } from './instruments.js';
+import { keyOf, type ObservedSum } from './observed-sum.js';
+
+/** Outcomes kept (a process talks to a few models); past this they are made per step. */
+const MAX_OUTCOMES = 1024;
 
 export class StepMetrics implements Feature {
   readonly name = 'step metrics';
+  private readonly _outcomes = new Map<string, OutcomeSeries>();
+  private _kvPrefix: { hits: SumCellRef; misses: SumCellRef } | undefined;
 
   constructor(
     private readonly _instruments: Instruments,
@@ -29,15 +36,15 @@ export class StepMetrics implements Feature {
     if (model !== undefined) genai[sc.ATTR_GEN_AI_REQUEST_MODEL] = model;
     if (step.serverAddress !== undefined) genai[sc.ATTR_SERVER_ADDRESS] = step.serverAddress;
     if (step.serverPort !== undefined) genai[sc.ATTR_SERVER_PORT] = step.serverPort;
-    const labels = outcomeLabels(model ?? sc.LABEL_VALUE_UNKNOWN, step.agentName ?? sc.LABEL_VALUE_DEFAULT_GRAPH, step.operation);
+    const outcome = this._outcome(model ?? sc.LABEL_VALUE_UNKNOWN, step.agentName ?? sc.LABEL_VALUE_DEFAULT_GRAPH, step.operation);
     step.metricLabels = {
-      ...labels,
+      outcome,
       genai,
       genaiInput: { ...genai, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.TOKEN_TYPE_INPUT },
       genaiOutput: { ...genai, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.TOKEN_TYPE_OUTPUT },
       active: true,
     };
-    this._instruments.i.active.add(1, labels.start);
+    this._active(outcome).value++;
     if (step.request?.stream !== true || this._timePerOutputChunk === 'off') return;
     step.chunkRecorder = this._timePerOutputChunk === 'perChunk' ? new PerChunkRecorder(this._instruments.i.genaiTpoc, genai) : new PerStreamRecorder();
   }
@@ -47,38 +54,41 @@ export class StepMetrics implements Feature {
     const labels = step.metricLabels;
     if (labels === undefined || !this._instruments.recording) return;
     const i = this._instruments.i;
-    if (labels.active) i.active.add(-1, labels.start);
+    if (labels.active) this._active(labels.outcome).value--;
     labels.active = false;
-    i.errors.add(1, { ...labels.start, [sc.LABEL_ERROR_TYPE]: requestErrorType(attempt.errorType) });
-    if (attempt.retryAfterS !== undefined) i.rateLimitWait.record(attempt.retryAfterS, labels.start);
+    i.errors.add(1, { ...labels.outcome.start, [sc.LABEL_ERROR_TYPE]: requestErrorType(attempt.errorType) });
+    if (attempt.retryAfterS !== undefined) i.rateLimitWait.record(attempt.retryAfterS, labels.outcome.start);
   }
 
   onRetry(step: StepStart): void {
     const labels = step.metricLabels;
     if (labels === undefined || !this._instruments.recording || labels.active) return;
     labels.active = true;
-    this._instruments.i.active.add(1, labels.start);
+    this._active(labels.outcome).value++;
   }
 
   onStepEnd(r: StepRecord, step: StepStart): void {
     const labels = step.metricLabels;
     if (labels === undefined || !this._instruments.recording) return;
     const i = this._instruments.i;
-    if (labels.active) i.active.add(-1, labels.start);
+    if (labels.active) this._active(labels.outcome).value--;
     labels.active = false;
-    // The outcome: the response's model stands in when the request named none (new sets only then).
+    // The outcome: the response's model stands in when the request named none.
     const model = r.requestModel ?? r.model ?? sc.LABEL_VALUE_UNKNOWN;
-    const outcome = model === labels.start[sc.LABEL_MODEL] ? labels : outcomeLabels(model, labels.start[sc.LABEL_GRAPH] as string, r.operation);
+    const start = labels.outcome.start;
+    const outcome = model === start[sc.LABEL_MODEL] ? labels.outcome : this._outcome(model, start[sc.LABEL_GRAPH] as string, r.operation);
+    const sums = this._instruments.sums;
     // The logical request's latency as the application saw it: from its arrival (retries, rate-limit
     // waits and a wait for a connection included) to its end.
     const seconds = (r.endTime - r.arriveTime) / 1000;
-    i.requests.add(1, outcome.requests);
+    (outcome.requestCount ??= seriesOf(sums.requests, outcome.requests)).value++;
     i.latency.record(seconds, outcome.start);
-    if (r.inputTokens !== undefined) i.tokensIn.add(r.inputTokens, outcome.start);
-    if (r.outputTokens !== undefined) i.tokensOut.add(r.outputTokens, outcome.start);
-    if (r.cachedTokens !== undefined && r.inputTokens !== undefined) {
-      i.cacheHits.add(r.cachedTokens, KV_PREFIX);
-      i.cacheMisses.add(Math.max(0, r.inputTokens - r.cachedTokens), KV_PREFIX);
+    if (r.inputTokens !== undefined && r.inputTokens >= 0) (outcome.tokensIn ??= seriesOf(sums.tokensIn, outcome.start)).value += r.inputTokens;
+    if (r.outputTokens !== undefined && r.outputTokens >= 0) (outcome.tokensOut ??= seriesOf(sums.tokensOut, outcome.start)).value += r.outputTokens;
+    if (r.cachedTokens !== undefined && r.inputTokens !== undefined && r.cachedTokens >= 0) {
+      const kv = (this._kvPrefix ??= { hits: seriesOf(sums.cacheHits, KV_PREFIX), misses: seriesOf(sums.cacheMisses, KV_PREFIX) });
+      kv.hits.value += r.cachedTokens;
+      kv.misses.value += Math.max(0, r.inputTokens - r.cachedTokens);
     }
     const p = r.phases;
     if (r.stepId > 1) i.phase.record(p.toolCallS, PHASE_LABELS.toolCall);
@@ -97,15 +107,29 @@ export class StepMetrics implements Feature {
     if (r.errorType !== undefined) i.errors.add(1, { ...outcome.start, [sc.LABEL_ERROR_TYPE]: requestErrorType(r.errorType) });
     if (r.retryAfterS !== undefined) i.rateLimitWait.record(r.retryAfterS, outcome.start);
   }
-}
 
-/** TinyLLM's outcome sets of one model and graph: without and with the request type. */
-function outcomeLabels(model: string, graph: string, operation: string): { start: Attributes; requests: Attributes } {
-  const start: Attributes = { [sc.LABEL_MODEL]: model, [sc.LABEL_GRAPH]: graph };
-  return { start, requests: { ...start, [sc.LABEL_REQUEST_TYPE]: operation === sc.GEN_AI_OPERATION_CHAT ? sc.REQUEST_TYPE_CHAT : sc.REQUEST_TYPE_COMPLETION } };
+  /** TinyLLM's sets of one model and graph (without and with the request type); their series are made when first added to. */
+  private _outcome(model: string, graph: string, operation: string): OutcomeSeries {
+    const key = `${model}\u0000${graph}\u0000${operation}`;
+    let outcome = this._outcomes.get(key);
+    if (outcome !== undefined) return outcome;
+    const start: Attributes = { [sc.LABEL_MODEL]: model, [sc.LABEL_GRAPH]: graph };
+    outcome = { start, requests: { ...start, [sc.LABEL_REQUEST_TYPE]: operation === sc.GEN_AI_OPERATION_CHAT ? sc.REQUEST_TYPE_CHAT : sc.REQUEST_TYPE_COMPLETION } };
+    if (this._outcomes.size < MAX_OUTCOMES) this._outcomes.set(key, outcome);
+    return outcome;
+  }
+
+  private _active(outcome: OutcomeSeries): SumCellRef {
+    return (outcome.active ??= seriesOf(this._instruments.sums.active, outcome.start));
+  }
 }
 
 const KV_PREFIX: Attributes = { [sc.LABEL_CACHE_TYPE]: sc.CACHE_TYPE_KV_PREFIX };
+
+/** The series of `attributes` in `sum`. */
+function seriesOf(sum: ObservedSum, attributes: Attributes): SumCellRef {
+  return sum.cell(keyOf(attributes), () => attributes);
+}
 
 /** The phase histogram's label sets: a closed set, built once. */
 const PHASE_LABELS = {
