@@ -3,36 +3,32 @@
 // provider with the batch span processor and a meter provider with a periodic reader: see
 // otel-providers.mjs).
 //
-// The peers patch the module at `node_modules/openai`, and only `openai` < 7 (an npm alias is not
-// patched: they would silently do nothing). They live in a nested package, bench/peers (its own
-// package.json and lockfile: openai 6.49, @opentelemetry/instrumentation-openai 0.21 — 0.22 needs
-// Node 22 —, @traceloop/instrumentation-openai 0.27, @arizeai/openinference-instrumentation-openai
-// 4.2), installed here on first use, outside the root install and CI.
+// The peers and the `openai` release they patch live in a nested package (peers.mjs).
 //
 // Three cases: 256 chunks with a short body, 64 chunks with a short body, 64 chunks with an
 // agent's ~96 KiB body (a long conversation). Concurrency 32, modes interleaved over rounds with
 // their order rotating; per mode the median over rounds of bare CPU / mode CPU in the same round
 // (higher is better; the lowest and highest in brackets) and the CPU it adds per completion.
 // Our marginal CPU per streamed chunk = (added at 256 chunks − added at 64 chunks, short body) / 192.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OwnOpenAI from 'openai';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 import { ceilingOf, histogramTemplateOf, stepTemplateOf } from './ceiling.mjs';
 import { median, otelProviders } from './otel-providers.mjs';
+import { agentMessages } from './agent-body.mjs';
+import { ensurePeers, PEER_MODULES, peersOpenaiVersion, requirePeer } from './peers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_CLIENT_REQUESTS ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+// V8 is still optimizing a mode's code thousands of completions in (--trace-opt, 64 chunks: ours
+// 656, 240, 114, 54, 26 functions optimized per 1,000 completions; bare 462, 182, 76, 52, 30):
+// each mode first runs this many completions, before the first case's rounds.
+const WARMUP = Number(process.env.BENCH_CLIENT_WARMUP ?? 3000);
 
-const peersDir = new URL('./peers/', import.meta.url).pathname;
-if (!existsSync(`${peersDir}node_modules/openai/package.json`)) {
-  console.log('installing the peers in bench/peers (npm ci) …');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: peersDir, stdio: 'inherit' });
-}
-const requirePeer = createRequire(`${peersDir}package.json`);
+ensurePeers();
 
 /** One of our exported steps and our histograms: what the ceiling mode emits (ceiling.mjs). */
 let stepTemplate;
@@ -46,16 +42,13 @@ const { tracerProvider, meterProvider, counts } = otel;
 // The peers register their require hooks when enabled, before `openai` is loaded; constructed
 // enabled, then disabled until their rounds (disable() unpatches the loaded module, enable()
 // patches it again).
-const { OpenAIInstrumentation: Contrib } = requirePeer('@opentelemetry/instrumentation-openai');
-const { OpenAIInstrumentation: Traceloop } = requirePeer('@traceloop/instrumentation-openai');
-const { OpenAIInstrumentation: OpenInference } = requirePeer('@arizeai/openinference-instrumentation-openai');
-const peers = { contrib: new Contrib(), traceloop: new Traceloop(), openinference: new OpenInference() };
+const peers = Object.fromEntries(Object.entries(PEER_MODULES).map(([name, module]) => [name, new (requirePeer(module).OpenAIInstrumentation)()]));
 for (const p of Object.values(peers)) {
   p.setTracerProvider(tracerProvider);
   p.setMeterProvider(meterProvider);
 }
 const { default: OpenAI } = requirePeer('openai');
-const openaiVersion = JSON.parse(readFileSync(`${peersDir}node_modules/openai/package.json`, 'utf8')).version;
+const openaiVersion = peersOpenaiVersion();
 for (const p of Object.values(peers)) p.disable();
 
 function ours(config = {}, { meter = true } = {}) {
@@ -92,15 +85,6 @@ const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'ben
 const ownClient = new OwnOpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'bench', maxRetries: 0 });
 const ownVersion = JSON.parse(readFileSync(new URL('../node_modules/openai/package.json', import.meta.url), 'utf8')).version;
 
-/** An agent's request after a few dozen tool calls: ~96 KiB of conversation. */
-function agentMessages() {
-  const messages = [{ role: 'system', content: 'You are a software agent. '.repeat(80) }];
-  for (let i = 0; messages.reduce((n, m) => n + m.content.length, 0) < 96 * 1024; i++) {
-    messages.push({ role: 'user', content: `Step ${i}: run the tests and report. ` + 'log line '.repeat(120) });
-    messages.push({ role: 'assistant', content: `Ran step ${i}; ` + 'output '.repeat(100) });
-  }
-  return messages;
-}
 const short = [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }];
 const ours3 = ['bare', 'agentic-otel (default)', 'agentic-otel, no meter'];
 const cases = {
@@ -118,28 +102,30 @@ async function completion({ chunks, messages, client: c = client }) {
   if (n !== chunks) throw new Error(`expected ${chunks} chunks, got ${n}`);
 }
 
-async function runOnce(c, mode) {
+async function runOnce(c, mode, requests = REQUESTS) {
   const one = mode.wrap === undefined ? completion : mode.wrap(completion);
   let next = 0;
   await otel.flush();
   const before = { ...counts };
   const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => withProgram(`bench-${w}`, async () => {
-    while (next < REQUESTS) {
+    while (next < requests) {
       next++;
       await one(c);
     }
   })));
   const used = process.cpuUsage(cpu);
   await otel.flush();
-  return { cpuUs: (used.user + used.system) / REQUESTS, spans: (counts.spans - before.spans) / REQUESTS, records: (counts.histogramRecords - before.histogramRecords) / REQUESTS };
+  return { cpuUs: (used.user + used.system) / requests, spans: (counts.spans - before.spans) / requests, records: (counts.histogramRecords - before.histogramRecords) / requests };
 }
 
 console.log(`agentic-otel client bench: openai ${openaiVersion}, ${REQUESTS} completions per run, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
 const results = {};
 for (const [caseName, c] of Object.entries(cases)) {
   const names = allNames.filter((m) => c.modes === undefined || c.modes.includes(m));
-  for (const m of names) { modes[m].on(); await runOnce(c, modes[m]); modes[m].off(); } // warm-up (ours before the ceiling: it copies our telemetry)
+  // Warm-up (ours before the ceiling: it copies our telemetry); long before the first case's rounds.
+  const warmup = caseName === Object.keys(cases)[0] ? WARMUP : REQUESTS;
+  for (const m of names) { modes[m].on(); await runOnce(c, modes[m], warmup); modes[m].off(); }
   const cpu = Object.fromEntries(names.map((m) => [m, []]));
   const shape = {};
   for (let round = 0; round < ROUNDS; round++) {

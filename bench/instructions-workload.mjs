@@ -1,45 +1,73 @@
 // One workload of bench/instructions.mjs, run under callgrind: N streamed completions of CHUNKS
-// chunks through Node's global fetch at concurrency 32, against the bench's SSE server (its own
-// process, not counted). MODE: `bare`; `ours` (our hook under the API's no-op tracer and meter:
-// our own work only); `ours+sdk` (with the providers NodeSDK sets up, otel-providers.mjs).
+// chunks at concurrency 32, against the bench's SSE server (its own process, not counted).
+// CLIENT `fetch` (Node's global fetch, reading the body) or `openai` (the peers' openai release,
+// iterating the stream: peers.mjs). MODE: `bare`; `ours` (our hook under the API's no-op tracer
+// and meter: our own work only); `ours+sdk` (with the providers NodeSDK sets up,
+// otel-providers.mjs); `contrib`, `traceloop`, `openinference` (a peer, with the same providers;
+// openai only). BODY `agent`: the request carries an agent's ~96 KiB conversation.
 import { spawn } from 'node:child_process';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
+import { agentMessages } from './agent-body.mjs';
 import { otelProviders } from './otel-providers.mjs';
+import { PEER_MODULES, requirePeer } from './peers.mjs';
 
 const MODE = process.env.MODE ?? 'bare';
+const CLIENT = process.env.CLIENT ?? 'fetch';
 const N = Number(process.env.N ?? 200);
 const CHUNKS = Number(process.env.CHUNKS ?? 256);
 
 await fetch('data:,'); // Node's own dispatcher first, as an application gets it
-const otel = MODE === 'ours+sdk' ? otelProviders() : undefined;
+const sdk = MODE !== 'ours' && (MODE !== 'bare' || CLIENT === 'openai');
+const otel = sdk ? otelProviders() : undefined;
 if (otel === undefined) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const ours = new AgenticInstrumentation({ enabled: false });
 if (otel !== undefined) {
   ours.setTracerProvider(otel.tracerProvider);
   ours.setMeterProvider(otel.meterProvider);
 }
-if (MODE !== 'bare') ours.enable();
+if (MODE === 'ours' || MODE === 'ours+sdk') ours.enable();
+if (PEER_MODULES[MODE] !== undefined) {
+  const peer = new (requirePeer(PEER_MODULES[MODE]).OpenAIInstrumentation)(); // enabled: patches openai when it loads
+  peer.setTracerProvider(otel.tracerProvider);
+  peer.setMeterProvider(otel.meterProvider);
+}
 
 const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { env: { ...process.env, CHUNKS: String(CHUNKS) }, stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
-const url = `http://127.0.0.1:${port}/v1/chat/completions`;
-const payload = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages: [{ role: 'user', content: 'Run the benchmark task.' }] });
+const messages = process.env.BODY === 'agent' ? agentMessages() : [{ role: 'user', content: 'Run the benchmark task.' }];
 
-let next = 0;
-let bytes = 0;
-await Promise.all(Array.from({ length: 32 }, (_, w) => withProgram(`bench-${w}`, async () => {
-  while (next++ < N) {
+let completion;
+let received = 0;
+if (CLIENT === 'openai') {
+  const { default: OpenAI } = requirePeer('openai');
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'bench', maxRetries: 0 });
+  completion = async () => {
+    const stream = await client.chat.completions.create({ model: 'bench', stream: true, max_tokens: CHUNKS, messages });
+    for await (const chunk of stream) received += chunk.choices.length;
+  };
+} else {
+  const url = `http://127.0.0.1:${port}/v1/chat/completions`;
+  const payload = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages });
+  completion = async () => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
     const reader = res.body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      bytes += value.byteLength;
+      received += value.byteLength;
     }
-  }
+  };
+}
+
+let next = 0;
+await Promise.all(Array.from({ length: 32 }, (_, w) => withProgram(`bench-${w}`, async () => {
+  while (next++ < N) await completion();
 })));
 await otel?.shutdown();
 server.kill('SIGTERM');
-if (bytes === 0) throw new Error('no bytes read');
+if (received === 0) throw new Error('nothing received');
+// A mode that exported nothing measured nothing (a peer that did not patch the client).
+if (otel !== undefined && MODE !== 'bare' && otel.counts.spans === 0) throw new Error(`${MODE}: no spans exported`);
+if (process.env.VERBOSE) console.log(`${MODE}: ${(otel?.counts.spans ?? 0) / N} spans per completion`);

@@ -1,13 +1,27 @@
-// npm run bench: what we add to a streamed completion in instructions, not seconds. On a shared
-// 2-core machine two timed runs of the same code differ by more than one optimisation saves;
-// `valgrind --tool=callgrind` counts the instructions the client process executes (the SSE
-// server is its own process, not counted), repeatable within a few per cent. Each workload
-// (instructions-workload.mjs) runs with 200 and with 800 completions, two at a time; the
-// difference over 600 is the count per completion with start-up and shutdown taken out. Printed:
-// per completion, bare and what `ours` (our own work: the API's no-op tracer and meter) and
-// `ours+sdk` (NodeSDK's providers) add, at 256 and 64 chunks, and per chunk,
-// (added at 256 − added at 64) / 192. Skipped when valgrind is not installed.
+// npm run bench: what a completion costs in instructions, not seconds. On a shared 2-core machine
+// two timed runs of the same code differ by more than one optimisation saves (bare CPU per
+// completion moved by 30 % between identical runs); `valgrind --tool=callgrind` counts the
+// instructions the client process executes (the SSE server is its own process, not counted).
+//
+// Each workload (instructions-workload.mjs) runs with N1 and with N2 completions, two at a time;
+// (count at N2 − count at N1) / (N2 − N1) is the count per completion with start-up and shutdown
+// taken out. V8 is still optimising thousands of completions in (64 chunks, functions optimised
+// per 1,000 completions: ours 656, 240, 114, 54; bare 462, 182, 76, 52), and compiling is counted
+// too: the window starts at 1,000 completions, and each count is also printed without the
+// instructions spent in V8's compilers (callgrind_annotate, by function), which a long-running
+// process pays once.
+//
+// Printed: through Node's fetch, bare and what `ours` (our own work: the API's no-op tracer and
+// meter) and `ours+sdk` (NodeSDK's providers) add at 256 and 64 chunks, and per chunk,
+// (added at 256 − added at 64) / 192; through the `openai` client the peers patch (peers.mjs), at
+// 64 chunks, bare and what ours and each peer add, with the same providers.
+// BENCH_INSTRUCTIONS=fetch or =openai runs one part; BENCH_INSTRUCTIONS_N=N1,N2 sets the window.
+// Skipped when valgrind is not installed.
 import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensurePeers } from './peers.mjs';
 
 try {
   execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
@@ -17,34 +31,72 @@ try {
 }
 
 const workload = new URL('./instructions-workload.mjs', import.meta.url).pathname;
-const [SMALL, LARGE] = [200, 800];
+const [N1, N2] = (process.env.BENCH_INSTRUCTIONS_N ?? '1000,2000').split(',').map(Number);
+const parts = (process.env.BENCH_INSTRUCTIONS ?? 'fetch,openai').split(',');
+const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-instructions-'));
 
-function collected(mode, chunks, n) {
+/** Instructions of V8's compilers (TurboFan, Maglev, the bytecode compiler) in a callgrind output file. */
+function compileInstructions(file) {
+  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], { maxBuffer: 256 * 1024 * 1024 }).toString();
+  let sum = 0;
+  for (const line of out.split('\n')) {
+    const m = /^\s*([\d,]+)\s+\([^)]*\)\s+(.*)$/.exec(line);
+    if (m === null || m[2].includes('PROGRAM TOTALS')) continue;
+    if (/compiler::|maglev::|Compiler::|BytecodeGenerator|interpreter::Bytecode/.test(m[2])) sum += Number(m[1].replaceAll(',', ''));
+  }
+  return sum;
+}
+
+function collected(env, n) {
+  const file = join(dir, `${Object.values(env).join('-')}-${n}.out`);
   return new Promise((resolve, reject) => {
-    const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, workload];
-    execFile('valgrind', args, { env: { ...process.env, MODE: mode, CHUNKS: String(chunks), N: String(n) }, maxBuffer: 16 * 1024 * 1024 }, (err, _out, stderr) => {
+    const args = ['--tool=callgrind', `--callgrind-out-file=${file}`, process.execPath, workload];
+    execFile('valgrind', args, { env: { ...process.env, ...env, N: String(n) }, maxBuffer: 16 * 1024 * 1024 }, (err, _out, stderr) => {
       const m = /Collected : (\d+)/.exec(stderr);
-      if (err !== null || m === null) reject(err ?? new Error(`no instruction count:\n${stderr.slice(-2000)}`));
-      else resolve(Number(m[1]));
+      if (err !== null || m === null) return reject(err ?? new Error(`no instruction count:\n${stderr.slice(-2000)}`));
+      const total = Number(m[1]);
+      const compile = compileInstructions(file);
+      rmSync(file, { force: true });
+      resolve({ total, run: total - compile });
     });
   });
 }
 
-async function perCompletion(mode, chunks) {
-  const [small, large] = await Promise.all([collected(mode, chunks, SMALL), collected(mode, chunks, LARGE)]);
-  return (large - small) / (LARGE - SMALL);
+/** Per completion: all instructions, and those outside V8's compilers. */
+async function perCompletion(env) {
+  const [a, b] = await Promise.all([collected(env, N1), collected(env, N2)]);
+  return { total: (b.total - a.total) / (N2 - N1), run: (b.run - a.run) / (N2 - N1) };
 }
 
-console.log(`agentic-otel instruction counts: fetch, concurrency 32, (${LARGE} − ${SMALL} completions) / ${LARGE - SMALL}, node ${process.version}`);
-const result = {};
-for (const chunks of [256, 64]) {
-  for (const mode of ['bare', 'ours', 'ours+sdk']) {
-    result[`${mode}@${chunks}`] = await perCompletion(mode, chunks);
-    const added = mode === 'bare' ? '' : `  added ${((result[`${mode}@${chunks}`] - result[`bare@${chunks}`]) / 1e6).toFixed(2)} M`;
-    console.log(`${String(chunks).padStart(3)} chunks  ${mode.padEnd(9)} ${(result[`${mode}@${chunks}`] / 1e6).toFixed(2)} M instructions per completion${added}`);
+const M = (x) => `${(x / 1e6).toFixed(2)} M`;
+const line = (label, r, bare) => {
+  const added = bare === undefined ? '' : `   added ${M(r.total - bare.total)} (${M(r.run - bare.run)})`;
+  console.log(`${label}  ${M(r.total)} (${M(r.run)})${added}`);
+};
+
+console.log(`agentic-otel instruction counts: concurrency 32, (${N2} − ${N1} completions) / ${N2 - N1}, node ${process.version}; per completion, all (without V8's compilers)`);
+try {
+  if (parts.includes('fetch')) {
+    const result = {};
+    for (const chunks of [256, 64]) {
+      for (const mode of ['bare', 'ours', 'ours+sdk']) {
+        result[`${mode}@${chunks}`] = await perCompletion({ CLIENT: 'fetch', MODE: mode, CHUNKS: String(chunks) });
+        line(`fetch   ${String(chunks).padStart(3)} chunks  ${mode.padEnd(14)}`, result[`${mode}@${chunks}`], mode === 'bare' ? undefined : result[`bare@${chunks}`]);
+      }
+    }
+    for (const mode of ['ours', 'ours+sdk']) {
+      const added = (chunks, k) => result[`${mode}@${chunks}`][k] - result[`bare@${chunks}`][k];
+      console.log(`fetch, per chunk, ${mode}: ${((added(256, 'total') - added(64, 'total')) / 192).toFixed(0)} instructions (${((added(256, 'run') - added(64, 'run')) / 192).toFixed(0)} without the compilers)`);
+    }
   }
-}
-for (const mode of ['ours', 'ours+sdk']) {
-  const added = (chunks) => result[`${mode}@${chunks}`] - result[`bare@${chunks}`];
-  console.log(`per chunk, ${mode}: ${((added(256) - added(64)) / 192).toFixed(0)} instructions (counts vary by ~±0.2 M per completion run to run: ±1,500 per chunk)`);
+  if (parts.includes('openai')) {
+    ensurePeers();
+    const result = {};
+    for (const mode of ['bare', 'ours+sdk', 'contrib', 'traceloop', 'openinference']) {
+      result[mode] = await perCompletion({ CLIENT: 'openai', MODE: mode, CHUNKS: '64' });
+      line(`openai   64 chunks  ${mode.padEnd(14)}`, result[mode], mode === 'bare' ? undefined : result.bare);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
