@@ -8,10 +8,11 @@
 //
 // Prints instructions per completion by part (our code, the SDK, the client, V8's compilers and
 // collector, …) and the top functions (default 40), of one part when named (`agentic-otel`).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { functionCounts, isCompiler } from './callgrind.mjs';
 
 const workload = new URL('./instructions-workload.mjs', import.meta.url).pathname;
 const N = Number(process.env.N ?? 1500);
@@ -26,15 +27,11 @@ try {
   if (run.status !== 0) throw new Error(`the workload failed:\n${stderr.slice(-2000)}`);
   const pid = /==(\d+)==/.exec(stderr)?.[1];
   const map = readPerfMap(`/tmp/perf-${pid}.map`);
-  const annotated = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', out], { maxBuffer: 512 * 1024 * 1024 }).toString();
   const byFunction = new Map();
   const byPart = new Map();
-  for (const line of annotated.split('\n')) {
-    const m = /^\s*([\d,]+)\s+\([^)]*\)\s+(.*)$/.exec(line);
-    if (m === null || m[2].includes('PROGRAM TOTALS')) continue;
-    const count = Number(m[1].replaceAll(',', ''));
-    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(m[2]);
-    const name = address !== null ? (map.lookup(parseInt(address[1], 16)) ?? 'JIT code, unmapped') : m[2].replace(/\s*\[.*\]$/, '').replace(/^[^:]*:/, '');
+  for (const [raw, count] of functionCounts(out)) {
+    const address = /^\?\?\?:0x([0-9a-f]+)/.exec(raw);
+    const name = address !== null ? (map.lookup(parseInt(address[1], 16)) ?? 'JIT code, unmapped') : raw.replace(/\s*\[.*\]$/, '').replace(/^[^:]*:/, '');
     const part = partOf(name, address !== null);
     byPart.set(part, (byPart.get(part) ?? 0) + count);
     if (onlyPart === undefined || part.includes(onlyPart)) byFunction.set(name, (byFunction.get(name) ?? 0) + count);
@@ -78,7 +75,7 @@ function partOf(name, jit) {
     if (/ node:/.test(name)) return "Node's JavaScript";
     return 'other JIT code (builtins, stubs)';
   }
-  if (/compiler::|maglev::|Compiler::|BytecodeGenerator/.test(name)) return "V8's compilers";
+  if (isCompiler(name)) return "V8's compilers";
   if (/Scaveng|Mark|Sweep|Heap|heap::|Evacuat|Concurrent|Minor|Promot|RememberedSet|SlotSet/.test(name)) return "V8's collector";
   if (/Builtins_/.test(name)) return "V8's builtins";
   return 'native (V8 runtime, Node, libc)';

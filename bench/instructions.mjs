@@ -21,6 +21,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { functionCounts, isCompiler } from './callgrind.mjs';
 import { ensurePeers } from './peers.mjs';
 
 try {
@@ -35,16 +36,9 @@ const [N1, N2] = (process.env.BENCH_INSTRUCTIONS_N ?? '1000,2000').split(',').ma
 const parts = (process.env.BENCH_INSTRUCTIONS ?? 'fetch,openai').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-instructions-'));
 
-/** Instructions of V8's compilers (TurboFan, Maglev, the bytecode compiler) in a callgrind output file. */
+/** Instructions of V8's compilers in a callgrind output file. */
 function compileInstructions(file) {
-  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', file], { maxBuffer: 256 * 1024 * 1024 }).toString();
-  let sum = 0;
-  for (const line of out.split('\n')) {
-    const m = /^\s*([\d,]+)\s+\([^)]*\)\s+(.*)$/.exec(line);
-    if (m === null || m[2].includes('PROGRAM TOTALS')) continue;
-    if (/compiler::|maglev::|Compiler::|BytecodeGenerator|interpreter::Bytecode/.test(m[2])) sum += Number(m[1].replaceAll(',', ''));
-  }
-  return sum;
+  return functionCounts(file).reduce((sum, [name, count]) => (isCompiler(name) ? sum + count : sum), 0);
 }
 
 function collected(env, n) {
