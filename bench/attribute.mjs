@@ -22,7 +22,8 @@ const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-attribute-'));
 const out = join(dir, 'callgrind.out');
 
 try {
-  const run = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', workload], { env: { ...process.env, N: String(N) }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  // In the temporary directory: with --perf-basic-prof, V8 also writes an isolate-*.log to the working directory.
+  const run = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', workload], { cwd: dir, env: { ...process.env, N: String(N) }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
   const stderr = run.stderr.toString();
   if (run.status !== 0) throw new Error(`the workload failed:\n${stderr.slice(-2000)}`);
   const pid = /==(\d+)==/.exec(stderr)?.[1];
