@@ -110,7 +110,7 @@ export function createCompletionInterceptor(host: InterceptorHost): Dispatcher.D
           }
           context.with(parentContext, () => {
             try {
-              observe(hooks, dispatch, { ...opts, body: bytes }, handler, early, bytes, now(), parentContext, scope);
+              observe(hooks, dispatch, opts, handler, early, bytes, now(), parentContext, scope);
             } catch (err) {
               failHandler(handler, err as Error);
             }
@@ -132,7 +132,7 @@ function observe(
   dispatch: Dispatch,
   opts: Options,
   handler: Handler,
-  /** Set when `handler` was connected already (its body was read before dispatch). */
+  /** Set when `handler` was connected already: its body was read before dispatch, and `body` is what was read. */
   early: EarlyConnection | undefined,
   body: string | Uint8Array | undefined,
   arrive: number,
@@ -147,7 +147,7 @@ function observe(
     const bytes = body === undefined || typeof body === 'string' ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const text = body === undefined ? undefined : typeof body === 'string' ? body : body.byteLength <= MAX_INSPECTED_BODY_BYTES ? (bytes as Buffer).toString('utf8') : undefined;
     const request = text !== undefined ? inspectRequestBody(text, host.captureContent()) : undefined;
-    let outBody: Options['body'] = opts.body;
+    let outBody: Options['body'] = early === undefined ? opts.body : body;
     let injected: UsageInjected | undefined;
     if (request !== undefined && text !== undefined && request.stream && !request.includeUsage && host.injectIncludeUsage() && !hooks.compressing.has(origin ?? '')) {
       const rewritten = withIncludeUsage(text, bytes, request.layout);
@@ -219,8 +219,9 @@ function observe(
   } catch (err) {
     if (prepared) throw err;
     log.error('could not observe a completion request; it is sent unobserved', err);
-    const unobserved = early === undefined ? handler : early.wrap(handler);
-    return context.with(parentContext, () => dispatch(opts, unobserved));
+    if (early === undefined) return context.with(parentContext, () => dispatch(opts, handler));
+    const unobserved = early.wrap(handler);
+    return context.with(parentContext, () => dispatch({ ...opts, body }, unobserved));
   }
 }
 
