@@ -127,6 +127,25 @@ describe('StreamAccumulator on the real captures', () => {
     expect(s.finishReasons).toEqual([]);
     expect(s.lastChoiceAt).toBe(2);
   });
+
+  test('the tail read as bytes inside a large read: keys bounded by their event, each choice\'s finish', () => {
+    const ev = (o: unknown): string => `data: ${JSON.stringify(o)}\n\n`;
+    const pad = `: ${'x'.repeat(3000)}\n`; // a comment line after the events: each event lies far inside its read
+    const events = [
+      ev({ id: 'a', choices: [{ index: 0, delta: { content: 'é' }, finish_reason: null }, { index: 1, delta: { content: 'b' }, finish_reason: null }] }),
+      ev({ id: 'a', choices: [{ index: 1, delta: {}, finish_reason: 'length' }] }),
+      ev({ id: 'a', choices: [{ index: 0, delta: { content: 'c' }, finish_reason: 'stop' }] }),
+      ev({ id: 'a', choices: [], usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 } }),
+    ];
+    const acc = new StreamAccumulator();
+    acc.pushText(events.slice(0, 2).join(''), 5);
+    acc.pushText(events.slice(2).join('') + pad + 'data: [DONE]\n\n', 6);
+    const s = acc.finish();
+    expect(s.finishReasons).toEqual(['length', 'stop']);
+    expect(s.usage).toMatchObject({ prompt_tokens: 4, completion_tokens: 3 });
+    expect(s.lastChoiceAt).toBe(6);
+    expect(s.done).toBe(true);
+  });
 });
 
 describe('readCompletion (non-streamed)', () => {
