@@ -18,6 +18,7 @@ import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 import { ceilingOf, histogramTemplateOf, stepTemplateOf } from './ceiling.mjs';
 import { median, otelProviders } from './otel-providers.mjs';
 import { agentMessages } from './agent-body.mjs';
+import { passThroughHook } from './floor.mjs';
 import { ensurePeers, PEER_MODULES, peersOpenaiVersion, requirePeer } from './peers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_CLIENT_REQUESTS ?? 400);
@@ -60,6 +61,7 @@ function ours(config = {}, { meter = true } = {}) {
 const oursDefault = ours();
 const perChunk = ours({ timePerOutputChunk: 'perChunk' });
 const oursNoMeter = ours({}, { meter: false });
+const floor = passThroughHook();
 const both = (...xs) => ({ on: () => xs.forEach((x) => x.enable()), off: () => xs.forEach((x) => x.disable()) });
 
 const modes = {
@@ -74,6 +76,9 @@ const modes = {
   // The bare client plus our step's spans and histogram records, nothing observed: no
   // implementation of what we emit can cost less (ceiling.mjs).
   'ceiling: our telemetry only': { ...both(), wrap: ceilingOf(tracerProvider, meterProvider, () => ({ spans: stepTemplate, histograms: histogramTemplate })) },
+  // The same telemetry with a hook at our place that reads the request body and passes the
+  // response through, nothing else (floor.mjs): the least what we emit can cost from there.
+  'floor: pass-through + our telemetry': { on: () => floor.on(), off: () => floor.off(), wrap: ceilingOf(tracerProvider, meterProvider, () => ({ spans: stepTemplate, histograms: histogramTemplate })) },
 };
 const only = process.env.BENCH_MODES?.split(',');
 const allNames = Object.keys(modes).filter((m) => m === 'bare' || only === undefined || only.some((o) => m.includes(o)));
@@ -121,10 +126,13 @@ async function runOnce(c, mode, requests = REQUESTS) {
 
 console.log(`agentic-otel client bench: openai ${openaiVersion}, ${REQUESTS} completions per run, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
 const results = {};
-for (const [caseName, c] of Object.entries(cases)) {
+// BENCH_CASES=<part|…> runs only the cases whose names contain one of the parts.
+const onlyCases = process.env.BENCH_CASES?.split('|');
+const selected = Object.entries(cases).filter(([name]) => onlyCases === undefined || onlyCases.some((o) => name.includes(o)));
+for (const [caseName, c] of selected) {
   const names = allNames.filter((m) => c.modes === undefined || c.modes.includes(m));
   // Warm-up (ours before the ceiling: it copies our telemetry); long before the first case's rounds.
-  const warmup = caseName === Object.keys(cases)[0] ? WARMUP : REQUESTS;
+  const warmup = caseName === selected[0][0] ? WARMUP : REQUESTS;
   for (const m of names) { modes[m].on(); await runOnce(c, modes[m], warmup); modes[m].off(); }
   const cpu = Object.fromEntries(names.map((m) => [m, []]));
   const shape = {};
@@ -155,10 +163,12 @@ for (const [caseName, byMode] of Object.entries(results)) {
 }
 const long = results['256 chunks, short body'];
 const shortCase = results['64 chunks, short body'];
-console.log('\nmarginal CPU per streamed chunk, metrics on: (added at 256 chunks − added at 64 chunks, short body) / 192, median of the rounds\' pairs [lowest–highest]');
-for (const m of allNames.filter((n) => n !== 'bare')) {
-  const perChunk = long[m].added.map((a, r) => (a - shortCase[m].added[r]) / 192);
-  console.log(`  ${m.padEnd(38)} ${median(perChunk).toFixed(2).padStart(6)} µs  [${Math.min(...perChunk).toFixed(2)}–${Math.max(...perChunk).toFixed(2)}]`);
+if (long !== undefined && shortCase !== undefined) {
+  console.log('\nmarginal CPU per streamed chunk, metrics on: (added at 256 chunks − added at 64 chunks, short body) / 192, median of the rounds\' pairs [lowest–highest]');
+  for (const m of allNames.filter((n) => n !== 'bare')) {
+    const perChunk = long[m].added.map((a, r) => (a - shortCase[m].added[r]) / 192);
+    console.log(`  ${m.padEnd(38)} ${median(perChunk).toFixed(2).padStart(6)} µs  [${Math.min(...perChunk).toFixed(2)}–${Math.max(...perChunk).toFixed(2)}]`);
+  }
 }
 console.log('spans, histogram records: per completion, in the last round (what the mode emitted; a peer that patched nothing shows 0 spans)');
 await otel.shutdown();

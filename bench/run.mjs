@@ -29,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 import { ceilingOf, stepTemplateOf } from './ceiling.mjs';
+import { passThroughHook } from './floor.mjs';
 import { median, otelProviders } from './otel-providers.mjs';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -119,6 +120,10 @@ const clients = {
 // with nothing observed (ceiling.mjs): no implementation that emits that tree through the SDK can
 // cost less than this mode, so its ratio is the ceiling for ours.
 const spanTreeOnly = ceilingOf(provider, undefined, () => ({ spans: stepTemplate }));
+// The same tree around the client, with a hook at our place that reads the request body and
+// passes the response through, and does nothing else (floor.mjs): ours without a meter cannot
+// cost less than this; what it costs above it is our own observing.
+const floor = passThroughHook();
 
 const modes = {
   bare: { on() {}, off() {} },
@@ -127,6 +132,7 @@ const modes = {
   'agentic-otel, no-op tracer': { on: () => oursUntraced.enable(), off: () => oursUntraced.disable() },
   'instrumentation-undici': { on: () => theirs.enable(), off: () => theirs.disable() },
   'span tree only (ceiling)': { on() {}, off() {}, wrap: spanTreeOnly },
+  'pass-through hook + span tree': { on: () => floor.on(), off: () => floor.off(), wrap: spanTreeOnly },
 };
 if (theirsBaseline !== undefined) modes[`agentic-otel @${baseline.commit}`] = { on: () => theirsBaseline.enable(), off: () => theirsBaseline.disable() };
 
