@@ -36,3 +36,25 @@ export function turnNow(): number {
   }
   return turnTime;
 }
+
+/**
+ * Arrival times of one response's chunks at the cost of one clock read per socket read. Node
+ * hands a read to undici as a fresh ArrayBuffer, and undici hands its HTTP chunks on as views of
+ * it, synchronously: the first chunk of a read (a buffer not seen just before) reads the clock,
+ * and a later chunk over the same buffer takes {@link turnNow}, the time of the turn it arrives
+ * in. The buffer only chooses the cheaper path: a transport that reused one buffer across reads
+ * would still get each read's own time, as turnNow forgets it when the turn ends. (turnNow alone
+ * queues a microtask for every read, which with AsyncLocalStorage's hooks on costs ~5 times the
+ * clock read: most of a paced stream's reads carry one chunk.)
+ */
+export class ChunkClock {
+  private _buffer: ArrayBufferLike | undefined;
+
+  /** When `chunk` arrived, epoch ms. */
+  at(chunk: Uint8Array): number {
+    const buffer = chunk.buffer;
+    if (buffer === this._buffer) return turnNow();
+    this._buffer = buffer;
+    return now();
+  }
+}
