@@ -15,6 +15,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { SseParser, type SseEventReceiver } from '../sse/sse-parser.js';
+import { addFinishReason, choicesNotEmpty, hasObjectValue, looksLikeObject, scanFinishReasons } from './event-scan.js';
 import { mergeUsage, type Usage } from './usage.js';
 
 /** Events kept for reading the last token, usage and finish reasons when the stream ends. */
@@ -69,8 +70,14 @@ export class StreamAccumulator implements SseEventReceiver {
   private readonly _ringStart: number[] = [];
   private readonly _ringEnd: number[] = [];
   private readonly _ringT: number[] = [];
+  /** Per kept event, the large buffer it views (to be copied out of when reads move on), else undefined. */
+  private readonly _ringLarge: (ArrayBufferLike | undefined)[] = [];
   private _ringNext = 0;
   private _backing: ArrayBufferLike | undefined;
+  /** The current read's buffer when it is large. */
+  private _largeBacking: ArrayBufferLike | undefined;
+  /** The Buffer being pushed: events in it view the current read. */
+  private _pushed: Buffer | undefined;
   private _finished = false;
 
   /** @param _captureContent assemble the output message (parses every event). */
@@ -82,16 +89,21 @@ export class StreamAccumulator implements SseEventReceiver {
   push(chunk: Uint8Array, t: number, oneEvent?: boolean): void {
     // undici hands over each HTTP chunk as a view into its socket read, and the chunks of one
     // read share its arrival time. When the time moves on, the read may have changed: kept
-    // events still pointing into an earlier large read are then copied out of it.
+    // events still pointing into an earlier large read are then copied out of it. (A chunk's
+    // `buffer` is a call into V8's runtime: read once per time, and kept per event only when large.)
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (t !== this._t) {
       this._t = t;
-      const backing = chunk.buffer;
+      const backing = buf.buffer;
       if (backing !== this._backing) {
         this._detachFrom(backing);
         this._backing = backing;
+        this._largeBacking = backing.byteLength > DETACH_BACKING_ABOVE_BYTES ? backing : undefined;
       }
     }
-    this._parser.push(chunk, oneEvent);
+    this._pushed = buf;
+    this._parser.push(buf, oneEvent);
+    this._pushed = undefined;
   }
 
   /** Takes decoded text (tests, replays). */
@@ -149,6 +161,8 @@ export class StreamAccumulator implements SseEventReceiver {
     }
     const i = this._ringBuf.length < TAIL_EVENTS ? this._ringBuf.length : this._ringNext;
     this._ringBuf[i] = buf;
+    // An event in the read being pushed views that read; one the parser assembled views a buffer of its own.
+    this._ringLarge[i] = buf === this._pushed ? this._largeBacking : buf.length > DETACH_BACKING_ABOVE_BYTES ? buf.buffer : undefined;
     this._ringStart[i] = start;
     this._ringEnd[i] = end;
     this._ringT[i] = this._t;
@@ -158,12 +172,14 @@ export class StreamAccumulator implements SseEventReceiver {
   /** Copies out kept events that point into a large read other than `current`, so it can be freed. */
   private _detachFrom(current: ArrayBufferLike): void {
     for (let i = 0; i < this._ringBuf.length; i++) {
+      const large = this._ringLarge[i];
+      if (large === undefined || large === current) continue;
       const buf = this._ringBuf[i] as Buffer;
-      if (buf.buffer === current || buf.buffer.byteLength <= DETACH_BACKING_ABOVE_BYTES) continue;
       const copy = Buffer.from(buf.subarray(this._ringStart[i], this._ringEnd[i]));
       this._ringBuf[i] = copy;
       this._ringStart[i] = 0;
       this._ringEnd[i] = copy.length;
+      this._ringLarge[i] = undefined;
     }
   }
 
@@ -242,56 +258,5 @@ function appendDelta(out: OutputMessage, c: Record<string, unknown>): void {
       if (typeof fn['name'] === 'string' && fn['name']) slot.name = fn['name'];
       if (typeof fn['arguments'] === 'string') slot.arguments += fn['arguments'];
     }
-  }
-}
-
-function addFinishReason(into: string[], reason: unknown): void {
-  if (typeof reason === 'string' && reason && !into.includes(reason)) into.push(reason);
-}
-
-function looksLikeObject(buf: Buffer, start: number, end: number): boolean {
-  let i = start;
-  while (i < end && (buf[i] as number) <= 32) i++;
-  let j = end - 1;
-  while (j > i && (buf[j] as number) <= 32) j--;
-  return buf[i] === 123 && buf[j] === 125;
-}
-
-/** Index just past `key` and the following colon (white space allowed), or -1. */
-function valueIndex(data: string, key: string, from = 0): number {
-  const k = data.indexOf(key, from);
-  if (k === -1) return -1;
-  let i = k + key.length;
-  while (i < data.length && data.charCodeAt(i) <= 32) i++;
-  if (data.charCodeAt(i) !== 58) return valueIndex(data, key, k + key.length);
-  i++;
-  while (i < data.length && data.charCodeAt(i) <= 32) i++;
-  return i;
-}
-
-function hasObjectValue(data: string, key: string): boolean {
-  const i = valueIndex(data, key);
-  return i !== -1 && data.charCodeAt(i) === 123;
-}
-
-function choicesNotEmpty(data: string): boolean {
-  const i = valueIndex(data, '"choices"');
-  if (i === -1 || data.charCodeAt(i) !== 91) return false;
-  let j = i + 1;
-  while (j < data.length && data.charCodeAt(j) <= 32) j++;
-  return j < data.length && data.charCodeAt(j) !== 93;
-}
-
-function scanFinishReasons(data: string, into: string[]): void {
-  let from = 0;
-  for (;;) {
-    const i = valueIndex(data, '"finish_reason"', from);
-    if (i === -1) return;
-    from = i;
-    if (data.charCodeAt(i) !== 34) continue; // null
-    const end = data.indexOf('"', i + 1);
-    if (end === -1) return;
-    addFinishReason(into, data.slice(i + 1, end));
-    from = end + 1;
   }
 }

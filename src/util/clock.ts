@@ -38,23 +38,24 @@ export function turnNow(): number {
 }
 
 /**
- * Arrival times of one response's chunks at the cost of one clock read per socket read. Node
- * hands a read to undici as a fresh ArrayBuffer, and undici hands its HTTP chunks on as views of
- * it, synchronously: the first chunk of a read (a buffer not seen just before) reads the clock,
- * and a later chunk over the same buffer takes {@link turnNow}, the time of the turn it arrives
- * in. The buffer only chooses the cheaper path: a transport that reused one buffer across reads
- * would still get each read's own time, as turnNow forgets it when the turn ends. (turnNow alone
- * queues a microtask for every read, which with AsyncLocalStorage's hooks on costs ~5 times the
- * clock read: most of a paced stream's reads carry one chunk.)
+ * Arrival times of one response's chunks at the cost of one clock read per socket read. undici
+ * hands the HTTP chunks of one read on synchronously, as views of the read's buffer at rising
+ * offsets: a chunk that starts where the one before it ended, or later, is taken as the same
+ * read's and gets the time of the turn ({@link turnNow}); any other reads the clock. The guess
+ * only picks the cheaper path, both are exact: a new read taken for the same one still gets its
+ * own turn's time. (turnNow alone queues a microtask for every read, which with
+ * AsyncLocalStorage's hooks on costs ~5 times the clock read, and most reads of a paced stream
+ * carry one chunk. A chunk's `buffer` would tell reads apart for sure, but reading it is a call
+ * into V8's runtime, as dear as the microtask.)
  */
 export class ChunkClock {
-  private _buffer: ArrayBufferLike | undefined;
+  private _end = -1;
 
   /** When `chunk` arrived, epoch ms. */
   at(chunk: Uint8Array): number {
-    const buffer = chunk.buffer;
-    if (buffer === this._buffer) return turnNow();
-    this._buffer = buffer;
-    return now();
+    const offset = chunk.byteOffset;
+    const sameRead = this._end >= 0 && offset >= this._end;
+    this._end = offset + chunk.byteLength;
+    return sameRead ? turnNow() : now();
   }
 }
