@@ -1,15 +1,17 @@
 // One workload of bench/instructions.mjs, run under callgrind: N streamed completions of CHUNKS
 // chunks at concurrency 32, against the bench's SSE server (its own process, not counted).
-// CLIENT `fetch` (Node's global fetch, reading the body) or `openai` (the peers' openai release,
-// iterating the stream: peers.mjs). MODE: `bare`; `ours` (our hook under the API's no-op tracer
-// and meter: our own work only); `ours+sdk` (with the providers NodeSDK sets up,
-// otel-providers.mjs); `contrib`, `traceloop`, `openinference` (a peer, with the same providers;
-// openai only). BODY `agent`: the request carries an agent's ~96 KiB conversation.
+// CLIENT `fetch` (Node's global fetch, reading the body), `openai` (the peers' openai release,
+// iterating the stream: peers.mjs) or `paced` (a replay in this process, one event per socket
+// read: pacedCompletion). MODE: `bare`; `ours` (our hook under the API's no-op tracer and meter:
+// our own work only); `ours+sdk` (with the providers NodeSDK sets up, otel-providers.mjs);
+// `contrib`, `traceloop`, `openinference` (a peer, with the same providers; openai only).
+// BODY `agent`: the request carries an agent's ~96 KiB conversation.
 import { spawn } from 'node:child_process';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 import { agentMessages } from './agent-body.mjs';
+import { completionEvents } from './completion-stream.mjs';
 import { otelProviders } from './otel-providers.mjs';
 import { PEER_MODULES, requirePeer } from './peers.mjs';
 
@@ -47,6 +49,8 @@ if (CLIENT === 'openai') {
     const stream = await client.chat.completions.create({ model: 'bench', stream: true, max_tokens: CHUNKS, messages });
     for await (const chunk of stream) received += chunk.choices.length;
   };
+} else if (CLIENT === 'paced') {
+  completion = pacedCompletion();
 } else {
   const url = `http://127.0.0.1:${port}/v1/chat/completions`;
   const payload = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages });
@@ -61,6 +65,55 @@ if (CLIENT === 'openai') {
   };
 }
 
+/**
+ * CLIENT `paced`: an engine streaming tokens at its own pace, every event a socket read of its
+ * own (a fresh buffer, as Node reads a socket) in a turn of its own, replayed in this process in
+ * front of our interceptor (or bare), the network taken out; the usage event only when asked for.
+ */
+function pacedCompletion() {
+  const events = completionEvents(CHUNKS);
+  const [usage, done] = events.pop().split(/(?<=\n\n)/);
+  const rawHeaders = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
+  const read = (text) => {
+    const b = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    b.write(text);
+    return b;
+  };
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  const replay = (opts, handler) => {
+    const body = Array.isArray(opts.body) ? Buffer.concat(opts.body) : opts.body;
+    const asked = String(body).includes('"include_usage":true');
+    (async () => {
+      handler.onConnect?.(() => {});
+      await turn();
+      handler.onHeaders(200, rawHeaders, () => {}, 'OK');
+      for (const e of events) {
+        await turn();
+        handler.onData(read(e));
+      }
+      await turn();
+      if (asked) handler.onData(read(usage));
+      handler.onData(read(done));
+      handler.onComplete([]);
+    })();
+    return true;
+  };
+  const dispatch = MODE === 'bare' ? replay : ours.interceptor()(replay);
+  const body = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages });
+  return () => new Promise((resolve, reject) => {
+    dispatch({ origin: 'http://127.0.0.1:8000', path: '/v1/chat/completions', method: 'POST', headers: ['content-type', 'application/json'], body }, {
+      onConnect() {},
+      onHeaders: () => true,
+      onData: (chunk) => {
+        received += chunk.length;
+        return true;
+      },
+      onComplete: resolve,
+      onError: reject,
+    });
+  });
+}
+
 let next = 0;
 await Promise.all(Array.from({ length: 32 }, (_, w) => withProgram(`bench-${w}`, async () => {
   while (next++ < N) await completion();
@@ -70,4 +123,4 @@ server.kill('SIGTERM');
 if (received === 0) throw new Error('nothing received');
 // A mode that exported nothing measured nothing (a peer that did not patch the client).
 if (otel !== undefined && MODE !== 'bare' && otel.counts.spans === 0) throw new Error(`${MODE}: no spans exported`);
-if (process.env.VERBOSE) console.log(`${MODE}: ${(otel?.counts.spans ?? 0) / N} spans per completion`);
+if (process.env.VERBOSE) console.log(`${MODE}: ${(otel?.counts.spans ?? 0) / N} spans, ${received / N} received per completion`);

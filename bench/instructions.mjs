@@ -14,8 +14,10 @@
 // Printed: through Node's fetch, bare and what `ours` (our own work: the API's no-op tracer and
 // meter) and `ours+sdk` (NodeSDK's providers) add at 256 and 64 chunks, and per chunk,
 // (added at 256 − added at 64) / 192; through the `openai` client the peers patch (peers.mjs), at
-// 64 chunks, bare and what ours and each peer add, with the same providers.
-// BENCH_INSTRUCTIONS=fetch or =openai runs one part; BENCH_INSTRUCTIONS_N=N1,N2 sets the window.
+// 64 chunks, bare and what ours and each peer add, with the same providers; and a paced stream
+// (every event its own socket read, in a turn of its own, as an engine streams tokens; replayed
+// in-process, network taken out), 64 chunks, bare and what ours and ours+sdk add.
+// BENCH_INSTRUCTIONS=fetch, =openai or =paced runs one part; BENCH_INSTRUCTIONS_N=N1,N2 sets the window.
 // Skipped when valgrind is not installed.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +35,7 @@ try {
 
 const workload = new URL('./instructions-workload.mjs', import.meta.url).pathname;
 const [N1, N2] = (process.env.BENCH_INSTRUCTIONS_N ?? '1000,2000').split(',').map(Number);
-const parts = (process.env.BENCH_INSTRUCTIONS ?? 'fetch,openai').split(',');
+const parts = (process.env.BENCH_INSTRUCTIONS ?? 'fetch,openai,paced').split(',');
 const dir = mkdtempSync(join(tmpdir(), 'agentic-otel-instructions-'));
 
 /** Instructions of V8's compilers in a callgrind output file. */
@@ -89,6 +91,13 @@ try {
     for (const mode of ['bare', 'ours+sdk', 'contrib', 'traceloop', 'openinference']) {
       result[mode] = await perCompletion({ CLIENT: 'openai', MODE: mode, CHUNKS: '64' });
       line(`openai   64 chunks  ${mode.padEnd(14)}`, result[mode], mode === 'bare' ? undefined : result.bare);
+    }
+  }
+  if (parts.includes('paced')) {
+    const result = {};
+    for (const mode of ['bare', 'ours', 'ours+sdk']) {
+      result[mode] = await perCompletion({ CLIENT: 'paced', MODE: mode, CHUNKS: '64' });
+      line(`paced    64 chunks  ${mode.padEnd(14)}`, result[mode], mode === 'bare' ? undefined : result.bare);
     }
   }
 } finally {
