@@ -67,6 +67,14 @@ describe('ChunkClock', () => {
     expect(b).toBeGreaterThan(a + 1);
   });
 
+  test('a chunk that does not continue the one before is stamped on its own, even in the same run', () => {
+    const clock = new ChunkClock();
+    const a = clock.at(new Uint8Array(new ArrayBuffer(64), 3, 40));
+    spin(2);
+    const b = clock.at(new Uint8Array(new ArrayBuffer(64), 3, 40)); // starts before where the last ended: another read
+    expect(b).toBeGreaterThan(a + 1);
+  });
+
   test('what a request already stamped in the run is never predated', () => {
     const clock = new ChunkClock();
     const read = new ArrayBuffer(32);
