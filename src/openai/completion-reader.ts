@@ -58,11 +58,19 @@ export interface CompletionSummary {
 
 /** Reads one streamed completion: `push` each read with its arrival time, then `finish`. */
 export class StreamAccumulator implements SseEventReceiver {
+  // Every field from the start: summaries whose fields arrived in different orders would have
+  // different shapes, and the per-event reads of `dataEvents` would go polymorphic.
   readonly summary: CompletionSummary = {
+    id: undefined,
+    model: undefined,
+    usage: undefined,
     finishReasons: [],
     dataEvents: 0,
     malformedEvents: 0,
     done: false,
+    firstEventAt: undefined,
+    lastChoiceAt: undefined,
+    output: undefined,
   };
   private readonly _parser = new SseParser(this);
   private _t = 0;
