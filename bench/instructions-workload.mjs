@@ -36,8 +36,9 @@ if (PEER_MODULES[MODE] !== undefined) {
   peer.setMeterProvider(otel.meterProvider);
 }
 
-const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { env: { ...process.env, CHUNKS: String(CHUNKS) }, stdio: ['ignore', 'pipe', 'inherit'] });
-const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+// The paced client replays in this process: no server.
+const server = CLIENT === 'paced' ? undefined : spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { env: { ...process.env, CHUNKS: String(CHUNKS) }, stdio: ['ignore', 'pipe', 'inherit'] });
+const port = server === undefined ? undefined : await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
 const messages = process.env.BODY === 'agent' ? agentMessages() : [{ role: 'user', content: 'Run the benchmark task.' }];
 
 let completion;
@@ -119,7 +120,7 @@ await Promise.all(Array.from({ length: 32 }, (_, w) => withProgram(`bench-${w}`,
   while (next++ < N) await completion();
 })));
 await otel?.shutdown();
-server.kill('SIGTERM');
+server?.kill('SIGTERM');
 if (received === 0) throw new Error('nothing received');
 // A mode that exported nothing measured nothing (a peer that did not patch the client).
 if (otel !== undefined && MODE !== 'bare' && otel.counts.spans === 0) throw new Error(`${MODE}: no spans exported`);
