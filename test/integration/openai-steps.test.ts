@@ -3,7 +3,7 @@
  * attributes, the partition of each step into phases, and the phases against what the
  * simulator says it did.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { trace } from '@opentelemetry/api';
@@ -12,22 +12,24 @@ import type { SimRequestRecord } from '../../src/simulator/index.js';
 import { startSimulatorProcess, type SimProcess } from '../utils/sim-process.js';
 import { withProgram } from '../../src/index.js';
 import { durationMs, hrMs, setupHarness, stepTrees, type Harness, type StepTree } from '../utils/otel.js';
+import { LoopLag } from '../utils/loop-lag.js';
 
 /**
- * Loopback tolerance for comparing our phases with the simulator's ground truth. A single step
- * can land in a GC pause or scheduler stall of the test process (2 cores shared with the
- * simulator and vitest), so the tolerance holds for the median over a test's steps; each step
- * must still be within a bound that catches a wrong definition (a missing queue or prefill).
+ * Loopback tolerance for comparing our phases with the simulator's ground truth, on an idle
+ * machine. A single step can land in a GC pause or scheduler stall of the test process (2 cores
+ * shared with the simulator and vitest), so the tolerance holds for the median over a test's
+ * steps; each step must still be within a bound that catches a wrong definition (a missing queue
+ * or prefill). On a loaded machine both widen by the stalls this process saw (loop-lag.ts).
  */
 const GROUND_TRUTH_TOLERANCE_MS = 5;
 const GROSS_ERROR_MS = 50;
+const lag = new LoopLag();
 
 function expectMatchesGroundTruth(errorsMs: number[]): void {
   const sorted = [...errorsMs].sort((a, b) => a - b);
-  expect(sorted.length).toBeGreaterThan(0);
   expect(sorted.length).toBeGreaterThanOrEqual(5);
-  expect(sorted[Math.floor(sorted.length / 2)]!).toBeLessThan(GROUND_TRUTH_TOLERANCE_MS); // upper median
-  expect(sorted[sorted.length - 1]!).toBeLessThan(GROSS_ERROR_MS);
+  expect(sorted[Math.floor(sorted.length / 2)]!).toBeLessThan(lag.within(GROUND_TRUTH_TOLERANCE_MS)); // upper median
+  expect(sorted[sorted.length - 1]!).toBeLessThan(lag.within(GROSS_ERROR_MS));
 }
 
 let sim: SimProcess;
@@ -59,7 +61,9 @@ const pid = (name: string): string => `${name}.${attempt}`;
 beforeEach(() => {
   h.exporter.reset();
   attempt++;
+  lag.start();
 });
+afterEach(() => lag.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -209,7 +213,7 @@ describe('streamed agent loop through the openai client', () => {
     expect(second.toolCall).toBeDefined();
     const toolMs = durationMs(second.toolCall!);
     expect(toolMs).toBeGreaterThanOrEqual(39);
-    expect(toolMs).toBeLessThan(40 + 25);
+    expect(toolMs).toBeLessThan(40 + lag.within(25));
     // tool_call starts where step 1's last token was seen.
     expect(Math.abs(hrMs(second.toolCall!.startTime) - hrMs(first.step.endTime))).toBeLessThan(0.01);
     expect(second.step.attributes['agentic.step.kv_hit_rate'] as number).toBeGreaterThan(0.5);
@@ -276,7 +280,7 @@ describe('concurrent programs', () => {
       // Each program's tool gap is its own tool time, not a neighbour's.
       const gap = (mine[1]!.step.attributes['agentic.step.tool_call_s'] as number) * 1000;
       expect(gap).toBeGreaterThanOrEqual(toolMs(i) - 1);
-      expect(gap).toBeLessThan(toolMs(i) + 25);
+      expect(gap).toBeLessThan(toolMs(i) + lag.within(25));
     }
     expect(traceIds.size).toBe(2 * n); // no parent span: every step is a trace of its own
     expect(trace.getActiveSpan()).toBeUndefined();

@@ -9,7 +9,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
 import { generateText } from 'ai';
@@ -21,6 +20,7 @@ import { pausing, withProgram } from '../../src/index.js';
 import { now } from '../../src/util/clock.js';
 import { TestMetricReader } from '../utils/metrics.js';
 import { hrMs, setupHarness, stepTrees, type Harness, type StepTree } from '../utils/otel.js';
+import { LoopLag } from '../utils/loop-lag.js';
 
 // The engine in its own process: its record of when it received and finished each request is
 // ground truth that the client's event loop does not disturb.
@@ -39,18 +39,17 @@ afterAll(async () => {
  * longest delay this process's event loop saw during the test (the engine's, in its own process,
  * is as late under the same load): a loaded machine delays both sides' timestamps.
  */
-let lag: IntervalHistogram;
-const within = () => 5 + (2 * lag.max) / 1e6;
+const lag = new LoopLag();
+const within = () => lag.within(5);
 beforeEach(() => {
-  lag = monitorEventLoopDelay({ resolution: 1 });
-  lag.enable();
+  lag.start();
   dir = mkdtempSync(join(tmpdir(), 'agentic-otel-pause-'));
   h = setupHarness({ profile: { dir, extended: true } });
   reader = new TestMetricReader();
   h.instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
 });
 afterEach(async () => {
-  lag.disable();
+  lag.stop();
   await h.shutdown();
   rmSync(dir, { recursive: true, force: true });
 });
