@@ -4,13 +4,17 @@
 // iterating the stream: peers.mjs) or `paced` (a replay in this process, one event per socket
 // read: pacedCompletion). MODE: `bare`; `ours` (our hook under the API's no-op tracer and meter:
 // our own work only); `ours+sdk` (with the providers NodeSDK sets up, otel-providers.mjs);
-// `contrib`, `traceloop`, `openinference` (a peer, with the same providers; openai only).
+// `contrib`, `traceloop`, `openinference` (a peer, with the same providers; openai only);
+// `ceiling` (openai only: the bare client plus a copy of one of our steps' telemetry, its span tree
+// and histogram records, nothing observed (ceiling.mjs); ours runs CEILING_SOURCE completions
+// first, in both runs of a window, to be copied).
 // BODY `agent`: the request carries an agent's ~96 KiB conversation.
 import { spawn } from 'node:child_process';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
 import { agentMessages } from './agent-body.mjs';
+import { ceilingOf, histogramTemplateOf, stepTemplateOf } from './ceiling.mjs';
 import { completionEvents } from './completion-stream.mjs';
 import { otelProviders } from './otel-providers.mjs';
 import { PEER_MODULES, requirePeer } from './peers.mjs';
@@ -22,14 +26,20 @@ const CHUNKS = Number(process.env.CHUNKS ?? 256);
 
 await fetch('data:,'); // Node's own dispatcher first, as an application gets it
 const sdk = MODE !== 'ours' && (MODE !== 'bare' || CLIENT === 'openai');
-const otel = sdk ? otelProviders() : undefined;
+const templates = { spans: undefined, histograms: undefined };
+const otel = sdk
+  ? otelProviders({
+      onSpans: (spans) => void (templates.spans ??= stepTemplateOf(spans)),
+      onMetrics: (metrics) => void (templates.histograms ??= histogramTemplateOf(metrics, 'agentic-otel')),
+    })
+  : undefined;
 if (otel === undefined) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const ours = new AgenticInstrumentation({ enabled: false });
 if (otel !== undefined) {
   ours.setTracerProvider(otel.tracerProvider);
   ours.setMeterProvider(otel.meterProvider);
 }
-if (MODE === 'ours' || MODE === 'ours+sdk') ours.enable();
+if (MODE === 'ours' || MODE === 'ours+sdk' || MODE === 'ceiling') ours.enable();
 if (PEER_MODULES[MODE] !== undefined) {
   const peer = new (requirePeer(PEER_MODULES[MODE]).OpenAIInstrumentation)(); // enabled: patches openai when it loads
   peer.setTracerProvider(otel.tracerProvider);
@@ -115,10 +125,23 @@ function pacedCompletion() {
   });
 }
 
-let next = 0;
-await Promise.all(Array.from({ length: 32 }, (_, w) => withProgram(`bench-${w}`, async () => {
-  while (next++ < N) await completion();
-})));
+/** `count` completions, 32 at a time. */
+async function run(count) {
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, (_, w) => withProgram(`bench-${w}`, async () => {
+    while (next++ < count) await completion();
+  })));
+}
+if (MODE === 'ceiling') {
+  if (CLIENT !== 'openai') throw new Error('ceiling: openai client only');
+  await run(Number(process.env.CEILING_SOURCE ?? 600));
+  await otel.flush();
+  ours.disable();
+  if (templates.spans === undefined || templates.histograms === undefined) throw new Error('ceiling: none of our steps was exported to copy');
+  const fixed = templates;
+  completion = ceilingOf(otel.tracerProvider, otel.meterProvider, () => fixed)(completion);
+}
+await run(N);
 await otel?.shutdown();
 server?.kill('SIGTERM');
 if (received === 0) throw new Error('nothing received');

@@ -14,10 +14,16 @@
 // Printed: through Node's fetch, bare and what `ours` (our own work: the API's no-op tracer and
 // meter) and `ours+sdk` (NodeSDK's providers) add at 256 and 64 chunks, and per chunk,
 // (added at 256 − added at 64) / 192; through the `openai` client the peers patch (peers.mjs), at
-// 64 chunks, bare and what ours and each peer add, with the same providers; and a paced stream
+// 64 chunks, bare and what ours, the ceiling (our telemetry, nothing observed) and each peer add,
+// with the same providers; and a paced stream
 // (every event its own socket read, in a turn of its own, as an engine streams tokens; replayed
 // in-process, network taken out), 64 chunks, bare and what ours and ours+sdk add.
-// BENCH_INSTRUCTIONS=fetch, =openai or =paced runs one part; BENCH_INSTRUCTIONS_N=N1,N2 sets the window.
+// BENCH_INSTRUCTIONS=fetch, =openai or =paced runs one part; BENCH_INSTRUCTIONS_N=N1,N2 sets the window;
+// BENCH_INSTRUCTIONS_MODES=bare,ceiling,… the openai part's modes (bare first).
+// Run it on an idle machine: the counts are exact, but what the client does depends on time (the
+// server beside it, the batch span processor's 5 s timer, V8 compiling on other threads). With
+// other jobs beside it, through the client without V8's compilers, bare counted 0.35 M more
+// per completion than idle, contrib the same, ours 1.21 M more (docs/performance.md, sixth session).
 // Skipped when valgrind is not installed.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -88,7 +94,8 @@ try {
   if (parts.includes('openai')) {
     ensurePeers();
     const result = {};
-    for (const mode of ['bare', 'ours+sdk', 'contrib', 'traceloop', 'openinference']) {
+    const modes = process.env.BENCH_INSTRUCTIONS_MODES?.split(',') ?? ['bare', 'ours+sdk', 'ceiling', 'contrib', 'traceloop', 'openinference'];
+    for (const mode of modes) {
       result[mode] = await perCompletion({ CLIENT: 'openai', MODE: mode, CHUNKS: '64' });
       line(`openai   64 chunks  ${mode.padEnd(14)}`, result[mode], mode === 'bare' ? undefined : result.bare);
     }
