@@ -134,7 +134,7 @@ describe('step_profiles.csv', () => {
     // CPU, on the scheduler), so the 5 ms agreement is tested where the client is not saturated
     // (openai-steps.test.ts); here, no gross error in the typical row.
     prefillErr.sort((a, b) => a - b);
-    expect(prefillErr[Math.floor(prefillErr.length / 2)]!).toBeLessThan(lag.within(25));
+    expect(prefillErr[Math.floor(prefillErr.length / 2)]!).toBeLessThan(lag.withinTypical(25));
   });
 });
 
