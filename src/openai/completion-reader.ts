@@ -87,6 +87,8 @@ export class StreamAccumulator implements SseEventReceiver {
   /** The Buffer being pushed: events in it view the current read. */
   private _pushed: Buffer | undefined;
   private _finished = false;
+  /** Some kept event views a large read (only then is there anything to copy out). */
+  private _anyLarge = false;
 
   /** @param _captureContent assemble the output message (parses every event). */
   constructor(private readonly _captureContent = false) {
@@ -104,7 +106,7 @@ export class StreamAccumulator implements SseEventReceiver {
       this._t = t;
       const backing = buf.buffer;
       if (backing !== this._backing) {
-        this._detachFrom(backing);
+        if (this._anyLarge) this._detachFrom(backing);
         this._backing = backing;
         this._largeBacking = backing.byteLength > DETACH_BACKING_ABOVE_BYTES ? backing : undefined;
       }
@@ -170,7 +172,9 @@ export class StreamAccumulator implements SseEventReceiver {
     const i = this._ringBuf.length < TAIL_EVENTS ? this._ringBuf.length : this._ringNext;
     this._ringBuf[i] = buf;
     // An event in the read being pushed views that read; one the parser assembled views a buffer of its own.
-    this._ringLarge[i] = buf === this._pushed ? this._largeBacking : buf.length > DETACH_BACKING_ABOVE_BYTES ? buf.buffer : undefined;
+    const large = buf === this._pushed ? this._largeBacking : buf.length > DETACH_BACKING_ABOVE_BYTES ? buf.buffer : undefined;
+    this._ringLarge[i] = large;
+    if (large !== undefined) this._anyLarge = true;
     this._ringStart[i] = start;
     this._ringEnd[i] = end;
     this._ringT[i] = this._t;
@@ -179,9 +183,14 @@ export class StreamAccumulator implements SseEventReceiver {
 
   /** Copies out kept events that point into a large read other than `current`, so it can be freed. */
   private _detachFrom(current: ArrayBufferLike): void {
+    let still = false;
     for (let i = 0; i < this._ringBuf.length; i++) {
       const large = this._ringLarge[i];
-      if (large === undefined || large === current) continue;
+      if (large === undefined) continue;
+      if (large === current) {
+        still = true;
+        continue;
+      }
       const buf = this._ringBuf[i] as Buffer;
       const copy = Buffer.from(buf.subarray(this._ringStart[i], this._ringEnd[i]));
       this._ringBuf[i] = copy;
@@ -189,6 +198,7 @@ export class StreamAccumulator implements SseEventReceiver {
       this._ringEnd[i] = copy.length;
       this._ringLarge[i] = undefined;
     }
+    this._anyLarge = still;
   }
 
   /** Parses one event; false when it is not a JSON object. */

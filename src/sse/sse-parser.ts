@@ -16,6 +16,7 @@
  */
 
 import { Buffer } from 'node:buffer';
+import { indexOfBytes } from './bytes.js';
 
 /** Receives one event's data: bytes `[start, end)` of `buf`, valid until the next push. */
 export type SseEventSink = (buf: Buffer, start: number, end: number) => void;
@@ -37,7 +38,7 @@ const SPACE = 32;
  */
 export function isOneDataEvent(buf: Uint8Array): boolean {
   const n = buf.length;
-  return n > 6 && buf[n - 1] === LF && buf[n - 2] === LF && buf[0] === 100 && buf[1] === 97 && buf[2] === 116 && buf[3] === 97 && buf[4] === COLON && buf.indexOf(LF) === n - 2;
+  return n > 6 && buf[n - 1] === LF && buf[n - 2] === LF && buf[0] === 100 && buf[1] === 97 && buf[2] === 116 && buf[3] === 97 && buf[4] === COLON && indexOfBytes(buf, LF, 0) === n - 2;
 }
 
 export class SseParser {
@@ -80,7 +81,7 @@ export class SseParser {
       this._sink.onSseEvent(buf, vs, ve);
       return;
     }
-    if (this._crMode || (this._rest === undefined && this._pBuf === undefined && !this._seenLF && buf.indexOf(CR) !== -1 && hasLoneCR(buf))) {
+    if (this._crMode || (this._rest === undefined && this._pBuf === undefined && !this._seenLF && indexOfBytes(buf, CR, 0) !== -1 && hasLoneCR(buf))) {
       this._crMode = true;
       buf = this._normaliseCR(buf);
     }
@@ -89,7 +90,7 @@ export class SseParser {
       this._rest = undefined;
     }
     let pos = 0;
-    for (let nl = buf.indexOf(LF, pos); nl !== -1; nl = buf.indexOf(LF, pos)) {
+    for (let nl = indexOfBytes(buf, LF, pos); nl !== -1; nl = indexOfBytes(buf, LF, pos)) {
       this._seenLF = true;
       this._line(buf, pos, nl > pos && buf[nl - 1] === CR ? nl - 1 : nl);
       pos = nl + 1;
@@ -206,7 +207,7 @@ export class SseParser {
 }
 
 function hasLoneCR(buf: Buffer): boolean {
-  for (let i = buf.indexOf(CR); i !== -1; i = buf.indexOf(CR, i + 1)) {
+  for (let i = indexOfBytes(buf, CR, 0); i !== -1; i = indexOfBytes(buf, CR, i + 1)) {
     if (i + 1 >= buf.length || buf[i + 1] !== LF) return true;
   }
   return false;

@@ -15,6 +15,7 @@
  * through unfiltered from the moment one is seen.
  */
 import { Buffer } from 'node:buffer';
+import { indexOfBytes } from './bytes.js';
 import { ChoicesAt, isUsageOnlyEvent, USAGE_KEY } from './usage-only-event.js';
 
 const LF = 10;
@@ -72,7 +73,7 @@ export class UsageEventFilter {
       return;
     }
     this._run = -1;
-    if (!this._crMode && this._heldBytes === 0 && chunk.indexOf(USAGE_KEY) === -1) {
+    if (!this._crMode && this._heldBytes === 0 && indexOfBytes(chunk, USAGE_KEY, 0) === -1) {
       // Most reads: no usage in them, so no usage-only event can end here. Everything up to the
       // last blank line goes on at once (the whole chunk, as it is, when it ends with one); only
       // an event still going on at the end may need holding.
@@ -110,7 +111,7 @@ export class UsageEventFilter {
     const n = chunk.length;
     if (!this._framed || this._crMode || this._heldBytes !== 0 || n < 2 || chunk[n - 1] !== LF || chunk[n - 2] !== LF) return false;
     if (!(oneEvent && this._choices.carriesChoice(chunk))) {
-      if (chunk.indexOf(USAGE_KEY) !== -1) return false;
+      if (indexOfBytes(chunk, USAGE_KEY, 0) !== -1) return false;
       if (oneEvent) this._choices.learn(chunk);
     }
     this._forwarding = false;
@@ -136,7 +137,7 @@ export class UsageEventFilter {
 
   /** LF framing: events end where a LF follows a LF. Returns where the unfinished event starts. */
   private _pushEvents(chunk: Buffer): number {
-    let usageAt = chunk.indexOf(USAGE_KEY);
+    let usageAt = indexOfBytes(chunk, USAGE_KEY, 0);
     let segStart = 0;
     let from = 0;
     let boundary = this._prevLF && chunk[0] === LF ? 0 : -1; // a blank line split across reads
@@ -154,11 +155,11 @@ export class UsageEventFilter {
     }
     for (;;) {
       if (boundary === -1) {
-        const k = chunk.indexOf(LFLF, from);
+        const k = indexOfBytes(chunk, LFLF, from);
         if (k === -1) break;
         boundary = k + 1;
       }
-      if (usageAt !== -1 && usageAt < segStart) usageAt = chunk.indexOf(USAGE_KEY, segStart);
+      if (usageAt !== -1 && usageAt < segStart) usageAt = indexOfBytes(chunk, USAGE_KEY, segStart);
       this._segment(chunk, segStart, boundary + 1, usageAt);
       segStart = boundary + 1;
       from = boundary;
@@ -169,11 +170,11 @@ export class UsageEventFilter {
 
   /** CR framing (CRLF lines): followed line by line. Returns where the unfinished event starts. */
   private _pushLines(chunk: Buffer): number {
-    let usageAt = chunk.indexOf(USAGE_KEY);
+    let usageAt = indexOfBytes(chunk, USAGE_KEY, 0);
     let segStart = 0;
     let pos = 0;
     let lf: number;
-    while ((lf = chunk.indexOf(LF, pos)) !== -1) {
+    while ((lf = indexOfBytes(chunk, LF, pos)) !== -1) {
       const here = lf - pos;
       const total = this._lineBytes + here;
       const endsCR = here > 0 ? chunk[lf - 1] === CR : this._lineEndsCR;
@@ -181,7 +182,7 @@ export class UsageEventFilter {
       this._lineEndsCR = false;
       pos = lf + 1;
       if (total !== 0 && !(total === 1 && endsCR)) continue; // not a blank line
-      if (usageAt !== -1 && usageAt < segStart) usageAt = chunk.indexOf(USAGE_KEY, segStart);
+      if (usageAt !== -1 && usageAt < segStart) usageAt = indexOfBytes(chunk, USAGE_KEY, segStart);
       this._segment(chunk, segStart, pos, usageAt);
       segStart = pos;
     }
@@ -253,8 +254,8 @@ export class UsageEventFilter {
   }
 
   private _decideFraming(chunk: Buffer): void {
-    const cr = chunk.indexOf(CR);
-    const lf = chunk.indexOf(LF);
+    const cr = indexOfBytes(chunk, CR, 0);
+    const lf = indexOfBytes(chunk, LF, 0);
     if (cr !== -1 && (lf === -1 || cr < lf)) {
       this._framed = true;
       this._crMode = true;
@@ -266,7 +267,7 @@ export class UsageEventFilter {
 
   private _hasLoneCR(chunk: Buffer): boolean {
     if (this._lineEndsCR && chunk[0] !== LF) return true; // a CR ended the previous chunk
-    for (let i = chunk.indexOf(CR); i !== -1; i = chunk.indexOf(CR, i + 1)) {
+    for (let i = indexOfBytes(chunk, CR, 0); i !== -1; i = indexOfBytes(chunk, CR, i + 1)) {
       // A CR at the end of a chunk is judged by the next chunk's first byte (above, next time).
       if (i + 1 < chunk.length && chunk[i + 1] !== LF) return true;
     }

@@ -53,9 +53,10 @@ export class ChunkClock {
 
   /** When `chunk` arrived, epoch ms. */
   at(chunk: Uint8Array): number {
+    // (`length`, not `byteLength`: on Node 20 the latter is a generic call, ~170 instructions.)
     const offset = chunk.byteOffset;
     const sameRead = this._end >= 0 && offset >= this._end;
-    this._end = offset + chunk.byteLength;
+    this._end = offset + chunk.length;
     return sameRead ? turnNow() : now();
   }
 }
