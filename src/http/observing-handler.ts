@@ -16,7 +16,7 @@ import type { AgentStep } from '../steps/agent-step.js';
 import type { EarlyConnection } from './early-connection.js';
 import { isOneDataEvent } from '../sse/sse-parser.js';
 import { UsageEventFilter, type FilteredSink } from '../sse/usage-event-filter.js';
-import { ChunkClock, now } from '../util/clock.js';
+import { now } from '../util/clock.js';
 import { log } from '../util/log.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -66,7 +66,6 @@ export function failHandler(handler: Handler, error: Error): void {
 /** For the new handler API. */
 export class ObservingHandler implements Handler {
   private _filter: UsageEventFilter | undefined;
-  private readonly _clock = new ChunkClock();
   /** The step is done with this attempt (a redirect being followed): pass through only. */
   private _detached = false;
 
@@ -113,7 +112,7 @@ export class ObservingHandler implements Handler {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
-    const t = this._clock.at(chunk);
+    const t = now();
     // Whether the chunk is one SSE event, worked out once for the filter and the step (undefined:
     // the step's reader works it out, when it reads an event stream).
     let one: boolean | undefined;
@@ -154,7 +153,6 @@ export class ObservingHandler implements Handler {
 /** For the legacy handler API; return values carry back-pressure and are passed back as given. */
 export class LegacyObservingHandler implements Handler {
   private _filter: UsageEventFilter | undefined;
-  private readonly _clock = new ChunkClock();
   /** What the application's onData returned for the parts of the current chunk (back-pressure). */
   private _more = true;
   /** The step is done with this attempt (a redirect being followed): pass through only. */
@@ -215,7 +213,7 @@ export class LegacyObservingHandler implements Handler {
   }
 
   onData(chunk: Buffer): boolean {
-    const t = this._clock.at(chunk);
+    const t = now();
     let one: boolean | undefined; // as in ObservingHandler.onResponseData
     try {
       if (this._filter === undefined || this._filter.passesWhole(chunk, (one = isOneDataEvent(chunk)))) return this._inner.onData?.(chunk) ?? true;

@@ -20,8 +20,6 @@ import { mergeUsage, type Usage } from './usage.js';
 
 /** Events kept for reading the last token, usage and finish reasons when the stream ends. */
 export const TAIL_EVENTS = 8;
-/** Kept events view the read's memory (~50 KB a socket read): views into an earlier, larger read are copied out. */
-const DETACH_BACKING_ABOVE_BYTES = 16 * 1024;
 
 /** One tool call the model made, assembled from its deltas. */
 export interface OutputToolCall {
@@ -75,20 +73,12 @@ export class StreamAccumulator implements SseEventReceiver {
   private readonly _parser = new SseParser(this);
   private _t = 0;
   private readonly _ringBuf: Buffer[] = [];
-  private readonly _ringStart: number[] = [];
-  private readonly _ringEnd: number[] = [];
-  private readonly _ringT: number[] = [];
-  /** Per kept event, the large buffer it views (to be copied out of when reads move on), else undefined. */
-  private readonly _ringLarge: (ArrayBufferLike | undefined)[] = [];
+  // Offsets and times in typed arrays: a store is a plain write, no elements-kind or growth check.
+  private readonly _ringStart = new Int32Array(TAIL_EVENTS);
+  private readonly _ringEnd = new Int32Array(TAIL_EVENTS);
+  private readonly _ringT = new Float64Array(TAIL_EVENTS);
   private _ringNext = 0;
-  private _backing: ArrayBufferLike | undefined;
-  /** The current read's buffer when it is large. */
-  private _largeBacking: ArrayBufferLike | undefined;
-  /** The Buffer being pushed: events in it view the current read. */
-  private _pushed: Buffer | undefined;
   private _finished = false;
-  /** Some kept event views a large read (only then is there anything to copy out). */
-  private _anyLarge = false;
 
   /** @param _captureContent assemble the output message (parses every event). */
   constructor(private readonly _captureContent = false) {
@@ -97,23 +87,12 @@ export class StreamAccumulator implements SseEventReceiver {
 
   /** Takes one read of the response body, which arrived at time `t` (`oneEvent`: see {@link SseParser.push}). */
   push(chunk: Uint8Array, t: number, oneEvent?: boolean): void {
-    // undici hands over each HTTP chunk as a view into its socket read, and the chunks of one
-    // read share its arrival time. When the time moves on, the read may have changed: kept
-    // events still pointing into an earlier large read are then copied out of it. (A chunk's
-    // `buffer` is a call into V8's runtime: read once per time, and kept per event only when large.)
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (t !== this._t) {
-      this._t = t;
-      const backing = buf.buffer;
-      if (backing !== this._backing) {
-        if (this._anyLarge) this._detachFrom(backing);
-        this._backing = backing;
-        this._largeBacking = backing.byteLength > DETACH_BACKING_ABOVE_BYTES ? backing : undefined;
-      }
-    }
-    this._pushed = buf;
-    this._parser.push(buf, oneEvent);
-    this._pushed = undefined;
+    // Kept events are views into the reads they arrived in, as undici hands them over: they hold
+    // on to those reads until newer events push them out of the ring (Node sizes a socket read's
+    // memory to what was read, at most 64 KiB). Copying them out when reads move on needed each
+    // read's `buffer`, a call into V8's runtime that cost more than the rest of the chunk's reading.
+    this._t = t;
+    this._parser.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), oneEvent);
   }
 
   /** Takes decoded text (tests, replays). */
@@ -171,34 +150,10 @@ export class StreamAccumulator implements SseEventReceiver {
     }
     const i = this._ringBuf.length < TAIL_EVENTS ? this._ringBuf.length : this._ringNext;
     this._ringBuf[i] = buf;
-    // An event in the read being pushed views that read; one the parser assembled views a buffer of its own.
-    const large = buf === this._pushed ? this._largeBacking : buf.length > DETACH_BACKING_ABOVE_BYTES ? buf.buffer : undefined;
-    this._ringLarge[i] = large;
-    if (large !== undefined) this._anyLarge = true;
     this._ringStart[i] = start;
     this._ringEnd[i] = end;
     this._ringT[i] = this._t;
     this._ringNext = (i + 1) % TAIL_EVENTS;
-  }
-
-  /** Copies out kept events that point into a large read other than `current`, so it can be freed. */
-  private _detachFrom(current: ArrayBufferLike): void {
-    let still = false;
-    for (let i = 0; i < this._ringBuf.length; i++) {
-      const large = this._ringLarge[i];
-      if (large === undefined) continue;
-      if (large === current) {
-        still = true;
-        continue;
-      }
-      const buf = this._ringBuf[i] as Buffer;
-      const copy = Buffer.from(buf.subarray(this._ringStart[i], this._ringEnd[i]));
-      this._ringBuf[i] = copy;
-      this._ringStart[i] = 0;
-      this._ringEnd[i] = copy.length;
-      this._ringLarge[i] = undefined;
-    }
-    this._anyLarge = still;
   }
 
   /** Parses one event; false when it is not a JSON object. */

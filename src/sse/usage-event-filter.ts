@@ -15,7 +15,7 @@
  * through unfiltered from the moment one is seen.
  */
 import { Buffer } from 'node:buffer';
-import { indexOfBytes } from './bytes.js';
+import { indexOfBytes, lastIndexOfBytes } from './bytes.js';
 import { ChoicesAt, isUsageOnlyEvent, USAGE_KEY } from './usage-only-event.js';
 
 const LF = 10;
@@ -78,7 +78,7 @@ export class UsageEventFilter {
       // last blank line goes on at once (the whole chunk, as it is, when it ends with one); only
       // an event still going on at the end may need holding.
       const endsEvent = n >= 2 && chunk[n - 1] === LF && chunk[n - 2] === LF;
-      const lastPair = endsEvent ? n - 2 : chunk.lastIndexOf(LFLF);
+      const lastPair = endsEvent ? n - 2 : lastIndexOfBytes(chunk, LFLF, n);
       const cut = lastPair !== -1 ? lastPair + 2 : this._prevLF && chunk[0] === LF ? 1 : 0;
       if (cut > 0) {
         this._forwarding = false;
@@ -143,7 +143,7 @@ export class UsageEventFilter {
     let boundary = this._prevLF && chunk[0] === LF ? 0 : -1; // a blank line split across reads
     if (this._heldBytes === 0 && usageAt > 0) {
       // The events before the first usage cannot be usage-only: one run, no event by event.
-      const pair = chunk.lastIndexOf(LFLF, usageAt);
+      const pair = lastIndexOfBytes(chunk, LFLF, usageAt);
       if (pair !== -1) {
         this._forwarding = false;
         this._inEvent = false;

@@ -3,6 +3,7 @@
  * usage. Pure.
  */
 import { Buffer } from 'node:buffer';
+import { indexOfBytes } from './bytes.js';
 
 /**
  * What an event with usage contains, searched for without its opening quote: quotes are the most
@@ -16,7 +17,7 @@ export const USAGE_KEY = Buffer.from('usage"', 'latin1');
  * its own, and data that is a JSON object with an empty `choices` array and a `usage` object.
  */
 export function isUsageOnlyEvent(bytes: Buffer): boolean {
-  if (bytes.indexOf(USAGE_KEY) === -1) return false;
+  if (indexOfBytes(bytes, USAGE_KEY, 0) === -1) return false;
   const text = bytes.toString('utf8');
   let data: string | undefined;
   for (const raw of text.split('\n')) {
@@ -65,11 +66,13 @@ export class ChoicesAt {
     if (at < 1 || brace >= event.length || event[brace] !== 123 || event[at] !== 34) return false;
     const before = event[at - 1];
     if (before !== 123 && before !== 44 && before !== 32) return false;
-    for (let i = 0; i < CHOICES_KEY.length; i++) if (event[at + 1 + i] !== CHOICES_KEY[i]) return false;
+    // `choices"`, byte by byte (a loop over the key's bytes reads two arrays per byte).
+    if (event[at + 1] !== 99 || event[at + 2] !== 104 || event[at + 3] !== 111 || event[at + 4] !== 105 || event[at + 5] !== 99 || event[at + 6] !== 101 || event[at + 7] !== 115 || event[at + 8] !== 34) return false;
     // Between the key and the brace: white space, one colon, white space, one bracket, white space.
+    if (brace === at + 11) return event[at + 9] === 58 && event[at + 10] === 91; // `:[`, as most engines write it
     let colon = false;
     let bracket = false;
-    for (let i = at + 1 + CHOICES_KEY.length; i < brace; i++) {
+    for (let i = at + 9; i < brace; i++) {
       const c = event[i] as number;
       if (c === 58 && !colon && !bracket) colon = true;
       else if (c === 91 && colon && !bracket) bracket = true;
@@ -82,7 +85,7 @@ export class ChoicesAt {
   learn(event: Buffer): void {
     if (this._learnt >= MAX_LEARNT) return;
     this._learnt++;
-    const k = event.indexOf(CHOICES_KEY);
+    const k = indexOfBytes(event, CHOICES_KEY, 0);
     if (k < 1 || event[k - 1] !== 34) return;
     let i = k + CHOICES_KEY.length;
     while (event[i] === 32 || event[i] === 9 || event[i] === 13) i++;

@@ -1,8 +1,7 @@
 /**
  * A dispatcher that answers within the call (a mock agent, an in-process engine): every chunk
- * of every request arrives in one turn of the event loop, whose clock reading (turnNow) was
- * taken by the first request's data. Later requests must still have data no earlier than their
- * dispatch, so no phase is negative and the phases still add up.
+ * of every request arrives in one turn of the event loop. Each request's data must still be
+ * stamped no earlier than its dispatch, so no phase is negative and the phases still add up.
  */
 import { describe, expect, test } from 'vitest';
 import { AgenticInstrumentation, withProgram } from '../../src/index.js';

@@ -1,8 +1,16 @@
 import { describe, expect, test } from 'vitest';
-import { readCompletion, StreamAccumulator } from '../../src/openai/completion-reader.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { readCompletion, StreamAccumulator, TAIL_EVENTS } from '../../src/openai/completion-reader.js';
 import { kvHitRate, mergeUsage } from '../../src/openai/usage.js';
 import { SseParser } from '../../src/sse/sse-parser.js';
 import { SSE_EXPECTATIONS, sseFixture } from '../utils/fixtures.js';
+
+/** A full garbage collection, from a context made while `--expose-gc` is set. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 /** The data of every event of an SSE text. */
 function eventsOf(text: string): string[] {
@@ -87,17 +95,29 @@ describe('StreamAccumulator on the real captures', () => {
     expect(s.usage).toEqual({ prompt_tokens: 9, completion_tokens: 500, total_tokens: 509 });
   });
 
-  test('an event kept from a large read is copied out; the read is not retained', () => {
+  test('kept events hold on to the reads of the last few events only', async () => {
+    // As undici delivers them: each event a small view into a socket read of its own. The tail
+    // ring keeps views, not copies: a read is let go once its events have left the ring.
+    const gc = collector();
     const acc = new StreamAccumulator();
-    // As undici delivers it: a small view into a large socket read. The first event is parsed on
-    // arrival; the second is kept in the tail ring.
-    const text = 'data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"id":"a","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n';
-    const backing = Buffer.alloc(64 * 1024);
-    const length = backing.write(text);
-    acc.push(backing.subarray(0, length), 1);
-    acc.push(Buffer.from(': the next socket read\n'), 2); // a new read: the first is let go
-    backing.fill(0x20); // …and its memory reused
-    expect(acc.finish().finishReasons).toEqual(['stop']);
+    const reads: WeakRef<ArrayBuffer>[] = [];
+    const READS = 40;
+    (() => {
+      for (let k = 0; k < READS; k++) {
+        const read = Buffer.alloc(32 * 1024);
+        const n = read.write(`data: {"id":"a","choices":[{"index":0,"delta":{"content":"${k}"},"finish_reason":${k === READS - 1 ? '"stop"' : 'null'}}]}\n\n`);
+        reads.push(new WeakRef(read.buffer));
+        acc.push(read.subarray(0, n), k + 1);
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // WeakRefs hold their target until the turn ends
+    gc();
+    const held = reads.map((r, k) => (r.deref() === undefined ? -1 : k)).filter((k) => k >= 0);
+    expect(held.length).toBeLessThan(READS); // the collection ran…
+    expect(held.filter((k) => k < READS - TAIL_EVENTS)).toEqual([]); // …and nothing older than the ring's events is held
+    const s = acc.finish();
+    expect(s.finishReasons).toEqual(['stop']);
+    expect(s.lastChoiceAt).toBe(READS);
   });
 
   test('first event and last choice-carrying event times', () => {
