@@ -125,7 +125,7 @@ export class StreamAccumulator implements SseEventReceiver {
       if (s.lastChoiceAt === undefined && n === TAIL_EVENTS) s.lastChoiceAt = this._ringT[oldest];
     }
     for (const text of texts) {
-      if (hasObjectValue(text, '"usage"')) this._parse(text, undefined, false);
+      if (hasObjectValue(text, 'usage"')) this._parse(text, undefined, false);
       else scanFinishReasons(text, s.finishReasons);
     }
     return s;

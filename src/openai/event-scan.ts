@@ -19,27 +19,33 @@ export function looksLikeObject(buf: Buffer, start: number, end: number): boolea
   return buf[i] === 123 && buf[j] === 125;
 }
 
-/** Index just past `key` and the following colon (white space allowed), or -1. */
-function valueIndex(data: string, key: string, from = 0): number {
-  const k = data.indexOf(key, from);
+/**
+ * Index just past the key that `name` ends (a key's name and its closing quote: `usage"`) and the
+ * following colon (white space allowed), or -1. The search leaves out the opening quote, checked
+ * after: quotes are JSON's most common byte, and a search whose needle starts with one stops at
+ * every quote (the eight tail events' scans cost ~25 K instructions per stream with it).
+ */
+function valueIndex(data: string, name: string, from = 0): number {
+  const k = data.indexOf(name, from);
   if (k === -1) return -1;
-  let i = k + key.length;
+  let i = k + name.length;
+  if (data.charCodeAt(k - 1) !== 34) return valueIndex(data, name, i);
   while (i < data.length && data.charCodeAt(i) <= 32) i++;
-  if (data.charCodeAt(i) !== 58) return valueIndex(data, key, k + key.length);
+  if (data.charCodeAt(i) !== 58) return valueIndex(data, name, k + name.length);
   i++;
   while (i < data.length && data.charCodeAt(i) <= 32) i++;
   return i;
 }
 
-/** Whether `key` (quoted) holds an object. */
-export function hasObjectValue(data: string, key: string): boolean {
-  const i = valueIndex(data, key);
+/** Whether the key that `name` ends (`usage"`: its name and closing quote) holds an object. */
+export function hasObjectValue(data: string, name: string): boolean {
+  const i = valueIndex(data, name);
   return i !== -1 && data.charCodeAt(i) === 123;
 }
 
 /** Whether `choices` holds a non-empty array. */
 export function choicesNotEmpty(data: string): boolean {
-  const i = valueIndex(data, '"choices"');
+  const i = valueIndex(data, 'choices"');
   if (i === -1 || data.charCodeAt(i) !== 91) return false;
   let j = i + 1;
   while (j < data.length && data.charCodeAt(j) <= 32) j++;
@@ -50,7 +56,7 @@ export function choicesNotEmpty(data: string): boolean {
 export function scanFinishReasons(data: string, into: string[]): void {
   let from = 0;
   for (;;) {
-    const i = valueIndex(data, '"finish_reason"', from);
+    const i = valueIndex(data, 'finish_reason"', from);
     if (i === -1) return;
     from = i;
     if (data.charCodeAt(i) !== 34) continue; // null
