@@ -6,18 +6,10 @@
 // (cost at 256 − cost at 64) / 192: what one more chunk costs. `no meter` is the same hook with no
 // meter provider (every record goes to the API's no-op meter); `bare` is the replay alone.
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
-import { completionEvents, readOf } from './completion-stream.mjs';
+import { completionEvents, readOf, replayOf } from './completion-stream.mjs';
 import { median, otelProviders } from './otel-providers.mjs';
 
 const otel = otelProviders();
-const rawHeaders = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
-const replayOf = (chunks) => (_opts, handler) => {
-  handler.onConnect?.(() => {});
-  handler.onHeaders(200, rawHeaders, () => {}, 'OK');
-  for (const c of chunks) handler.onData(c);
-  handler.onComplete([]);
-  return true;
-};
 const replays = { 256: replayOf(readOf(completionEvents(256))), 64: replayOf(readOf(completionEvents(64))) };
 const handler = { onConnect() {}, onHeaders: () => true, onData: () => true, onComplete() {}, onError: (e) => { throw e; } };
 

@@ -21,3 +21,19 @@ export function readOf(events) {
   }
   return chunks;
 }
+
+const RAW_HEADERS = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
+
+/**
+ * A dispatch that answers at once with `chunks` through the legacy handler API (the one Node 20's
+ * fetch speaks): connected, a 200 event stream, every chunk, complete.
+ */
+export function replayOf(chunks) {
+  return (_opts, handler) => {
+    handler.onConnect?.(() => {});
+    handler.onHeaders(200, RAW_HEADERS, () => {}, 'OK');
+    for (const c of chunks) handler.onData(c);
+    handler.onComplete([]);
+    return true;
+  };
+}

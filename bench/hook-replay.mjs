@@ -11,7 +11,7 @@
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
-import { completionEvents } from './completion-stream.mjs';
+import { completionEvents, replayOf } from './completion-stream.mjs';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const CHUNKS = Number(process.env.CHUNKS ?? 64);
@@ -23,15 +23,8 @@ const reads = completionEvents(CHUNKS).map((e) => {
   b.write(e);
   return b;
 });
-const rawHeaders = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
 let received = 0;
-const replay = (_opts, handler) => {
-  handler.onConnect?.(() => {});
-  handler.onHeaders(200, rawHeaders, () => {}, 'OK');
-  for (const r of reads) handler.onData(r);
-  handler.onComplete([]);
-  return true;
-};
+const replay = replayOf(reads);
 const dispatch = process.env.MODE === 'bare' ? replay : ours.interceptor()(replay);
 const body = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages: [{ role: 'user', content: 'Run the benchmark task.' }] });
 const app = { onConnect() {}, onHeaders: () => true, onData: (c) => ((received += c.length), true), onComplete() {}, onError(e) { throw e; } };

@@ -9,7 +9,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { AgenticInstrumentation, withProgram } from '../dist/esm/index.js';
-import { completionEvents, readOf } from './completion-stream.mjs';
+import { completionEvents, readOf, replayOf } from './completion-stream.mjs';
 
 const CHUNKS = 256;
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -20,14 +20,7 @@ const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcess
 const events = completionEvents(CHUNKS);
 // One socket read holding every chunk, as undici hands them over: views into it.
 const chunks = readOf(events);
-const rawHeaders = [Buffer.from('content-type'), Buffer.from('text/event-stream; charset=utf-8')];
-const replay = (_opts, handler) => {
-  handler.onConnect?.(() => {});
-  handler.onHeaders(200, rawHeaders, () => {}, 'OK');
-  for (const c of chunks) handler.onData(c);
-  handler.onComplete([]);
-  return true;
-};
+const replay = replayOf(chunks);
 /** A request body: the benchmark's two messages, or an agent's context of `turns` tool rounds. */
 function requestBody(turns) {
   const messages = [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }];
