@@ -16,8 +16,10 @@
 // BASELINE=<git ref> adds that revision of agentic-otel as one more mode of the same run: the ref
 // is exported with `git archive` into a temporary directory, built there against this checkout's
 // node_modules, and its rounds interleave with ours, so a change is measured against its
-// predecessor under the same load. Time to first byte (the client's first body chunk) is printed
-// beside CPU: what holding back a partial event could add shows there.
+// predecessor under the same load. BENCH_CHUNKS=64,256 runs every client at both lengths and
+// splits what each mode adds into a cost per chunk and a cost per completion. Time to first byte
+// (the client's first body chunk) is printed beside CPU: what holding back a partial event could
+// add shows there.
 // (Earlier versions configured the processor to hold 4,096 spans per batch: spans then live long
 // enough to reach V8's old generation, and in one run that took ours from 0.88 to 0.72 of bare
 // throughput with nothing else changed. That measured the SDK's configuration, not ours.)
@@ -35,14 +37,17 @@ import { median, otelProviders } from './otel-providers.mjs';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const CHUNKS = 256;
+// BENCH_CHUNKS=64,256: every client at both lengths, and what a mode adds per completion and per
+// chunk ((added at the longer − added at the shorter) / the chunks between them, round by round).
+const CHUNK_COUNTS = (process.env.BENCH_CHUNKS ?? '256').split(',').map(Number);
+if (CHUNK_COUNTS.some((n) => !Number.isInteger(n) || n < 1) || CHUNK_COUNTS.length > 2) throw new Error(`BENCH_CHUNKS: one or two chunk counts, as 64,256 (got ${process.env.BENCH_CHUNKS})`);
 
 // Let Node create the dispatcher its fetch uses before the undici package is loaded (loading it
 // installs an Agent of its own when none is set): `bare` is then what an application gets.
 await fetch('data:,');
 const { request } = await import('undici');
 
-const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { env: { ...process.env, CHUNKS: String(CHUNKS) }, stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(process.execPath, [new URL('./sse-server.mjs', import.meta.url).pathname], { env: { ...process.env, CHUNKS: String(CHUNK_COUNTS[0]) }, stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
 const url = `http://127.0.0.1:${port}/v1/chat/completions`;
 
@@ -86,12 +91,13 @@ const theirsBaseline = baseline === undefined ? undefined : new baseline.module.
 theirsBaseline?.setTracerProvider(provider);
 theirsBaseline?.setMeterProvider(meterProvider);
 
-const payload = JSON.stringify({ model: 'bench', stream: true, max_tokens: CHUNKS, messages: [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }] });
+/** The request of a completion of `chunks` chunks (the server answers `max_tokens` chunks). */
+const payloadOf = (chunks) => JSON.stringify({ model: 'bench', stream: true, max_tokens: chunks, messages: [{ role: 'system', content: 'You are an agent.' }, { role: 'user', content: 'Run the benchmark task.' }] });
 const headers = { 'content-type': 'application/json' };
 
 /** Times to first byte of the completions of the current run, µs. */
 let ttfbs = [];
-const clients = {
+const clientsOf = (payload) => ({
   fetch: async () => {
     const t0 = performance.now();
     const res = await fetch(url, { method: 'POST', headers, body: payload });
@@ -114,7 +120,9 @@ const clients = {
     }
     return bytes;
   },
-};
+});
+/** Each client at each chunk count: its rows are named `fetch` (one count) or `fetch ×64`. */
+const clients = Object.fromEntries(Object.keys(clientsOf('')).map((name) => [name, CHUNK_COUNTS.map((chunks) => ({ row: CHUNK_COUNTS.length === 1 ? name : `${name} ×${chunks}`, fn: clientsOf(payloadOf(chunks))[name] }))]));
 
 // The span tree the issue asks for, made through the same SDK provider around the bare client,
 // with nothing observed (ceiling.mjs): no implementation that emits that tree through the SDK can
@@ -157,40 +165,47 @@ async function runOnce(client, mode) {
   return { rps: REQUESTS / seconds, cpuUs: (used.user + used.system) / REQUESTS, bytes, spans: (counts.spans - before.spans) / REQUESTS, records: (counts.histogramRecords - before.histogramRecords) / REQUESTS, ttfbUs: median(ttfbs) };
 }
 
-console.log(`agentic-otel bench: ${REQUESTS} streamed completions × ${CHUNKS} chunks, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
+console.log(`agentic-otel bench: ${REQUESTS} streamed completions × ${CHUNK_COUNTS.join(' and ')} chunks, concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, node ${process.version}`);
 const results = {};
 const names = Object.keys(modes);
-for (const [clientName, client] of Object.entries(clients)) {
-  for (const mode of Object.values(modes)) { mode.on(); await runOnce(client, mode); mode.off(); } // warm-up (ours first: it gives the span tree's template)
-  const rps = Object.fromEntries(names.map((m) => [m, []]));
-  const cpu = Object.fromEntries(names.map((m) => [m, []]));
-  const spans = Object.fromEntries(names.map((m) => [m, []]));
-  const records = Object.fromEntries(names.map((m) => [m, []]));
-  const ttfb = Object.fromEntries(names.map((m) => [m, []]));
+for (const lengths of Object.values(clients)) {
+  // warm-up (ours first: it gives the span tree's template)
+  for (const mode of Object.values(modes)) for (const { fn } of lengths) { mode.on(); await runOnce(fn, mode); mode.off(); }
+  const series = () => Object.fromEntries(lengths.map(({ row }) => [row, Object.fromEntries(names.map((m) => [m, []]))]));
+  const rps = series();
+  const cpu = series();
+  const spans = series();
+  const records = series();
+  const ttfb = series();
+  // Every length in every round: a round's rows at 64 and at 256 chunks ran under the same load.
   for (let round = 0; round < ROUNDS; round++) {
-    for (let j = 0; j < names.length; j++) {
-      const name = names[(j + round) % names.length];
-      const mode = modes[name];
-      mode.on();
-      globalThis.gc?.();
-      const r = await runOnce(client, mode);
-      mode.off();
-      rps[name].push(r.rps);
-      cpu[name].push(r.cpuUs);
-      spans[name].push(r.spans);
-      records[name].push(r.records);
-      ttfb[name].push(r.ttfbUs);
-      await sleep(50);
+    for (const { row, fn } of lengths) {
+      for (let j = 0; j < names.length; j++) {
+        const name = names[(j + round) % names.length];
+        const mode = modes[name];
+        mode.on();
+        globalThis.gc?.();
+        const r = await runOnce(fn, mode);
+        mode.off();
+        rps[row][name].push(r.rps);
+        cpu[row][name].push(r.cpuUs);
+        spans[row][name].push(r.spans);
+        records[row][name].push(r.records);
+        ttfb[row][name].push(r.ttfbUs);
+        await sleep(50);
+      }
     }
   }
   // Each round's ratio to the bare run of the same round, so that drift across rounds (the
   // machine's other load, its clock) cancels; the median of those, and their spread.
-  const paired = (xs, m, f) => xs[m].map((x, r) => f(x, xs.bare[r]));
-  results[clientName] = Object.fromEntries(names.map((m) => {
-    const rpsRatios = paired(rps, m, (x, b) => x / b);
-    const cpuRatios = paired(cpu, m, (x, b) => b / x);
-    return [m, { rps: median(rps[m]), cpuUs: median(cpu[m]), rpsRatio: median(rpsRatios), rpsSpread: [Math.min(...rpsRatios), Math.max(...rpsRatios)], cpuRatio: median(cpuRatios), spans: Math.min(...spans[m]), records: Math.min(...records[m]), ttfbUs: median(ttfb[m]) }];
-  }));
+  for (const { row } of lengths) {
+    const paired = (xs, m, f) => xs[row][m].map((x, r) => f(x, xs[row].bare[r]));
+    results[row] = Object.fromEntries(names.map((m) => {
+      const rpsRatios = paired(rps, m, (x, b) => x / b);
+      const cpuRatios = paired(cpu, m, (x, b) => b / x);
+      return [m, { cpuRounds: cpu[row][m], rps: median(rps[row][m]), cpuUs: median(cpu[row][m]), rpsRatio: median(rpsRatios), rpsSpread: [Math.min(...rpsRatios), Math.max(...rpsRatios)], cpuRatio: median(cpuRatios), spans: Math.min(...spans[row][m]), records: Math.min(...records[row][m]), ttfbUs: median(ttfb[row][m]) }];
+    }));
+  }
 }
 
 console.log('\nclient           mode                         completions/s  ratio  (rounds)        client CPU µs/completion  ratio   spans/completion  records/completion  TTFB µs');
@@ -207,5 +222,25 @@ console.log('spans/completion: the fewest exported in any round (ours: 5 per ste
 console.log('records/completion: histogram records per completion (every mode has the real meter provider; the no-meter modes record none)');
 console.log('span tree only: the bare client plus the SDK spans of one of our steps (same names, kinds, attributes, parents), nothing');
 console.log('       observed: what the issue\'s span tree costs by itself, so the highest ratio any implementation of it can reach');
+if (CHUNK_COUNTS.length === 2) {
+  // Round i at the shorter length with round i at the longer (each against the bare run of its
+  // own length in that round): what one more chunk costs, and what is left per completion.
+  const [lo, hi] = [...CHUNK_COUNTS].sort((a, b) => a - b);
+  const range = (xs, digits) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+  console.log(`\nwhat a mode adds to bare CPU, per chunk and per completion (round by round from ${lo} and ${hi} chunks: median, lowest–highest)`);
+  console.log('client           mode                                     per chunk µs         per completion µs');
+  for (const name of Object.keys(clients)) {
+    const short = results[`${name} ×${lo}`];
+    const long = results[`${name} ×${hi}`];
+    const added = (r, m) => r[m].cpuRounds.map((x, i) => x - r.bare.cpuRounds[i]);
+    for (const m of names.filter((n) => n !== 'bare')) {
+      const a = added(short, m);
+      const b = added(long, m);
+      const perChunk = b.map((x, i) => (x - a[i]) / (hi - lo));
+      const perCompletion = a.map((x, i) => x - lo * perChunk[i]);
+      console.log(`${name.padEnd(16)} ${m.padEnd(28)} ${range(perChunk, 3).padStart(24)}  ${range(perCompletion, 0).padStart(24)}`);
+    }
+  }
+}
 await otel.shutdown();
 server.kill('SIGTERM');
