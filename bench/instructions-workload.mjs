@@ -8,7 +8,7 @@
 // `ceiling` (openai only: the bare client plus a copy of one of our steps' telemetry, its span tree
 // and histogram records, nothing observed (ceiling.mjs); ours runs CEILING_SOURCE completions
 // first, in both runs of a window, to be copied).
-// BODY `agent`: the request carries an agent's ~96 KiB conversation.
+// BODY `agent`: the request carries an agent's ~96 KiB conversation. PROFILE: see below.
 import { spawn } from 'node:child_process';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -141,7 +141,26 @@ if (MODE === 'ceiling') {
   const fixed = templates;
   completion = ceilingOf(otel.tracerProvider, otel.meterProvider, () => fixed)(completion);
 }
-await run(N);
+// PROFILE=<file>: PROFILE_WARM completions first (V8 optimises our per-completion functions only
+// after 1,000–3,000), then V8's sampling profiler (50 µs) over the N measured ones, written to <file>
+// (a .cpuprofile: Chrome's DevTools or a script reads it).
+if (process.env.PROFILE) {
+  await run(Number(process.env.PROFILE_WARM ?? 4000));
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, v) => (err ? reject(err) : resolve(v))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 50 });
+  await post('Profiler.start');
+  await run(N);
+  const { profile } = await post('Profiler.stop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(process.env.PROFILE, JSON.stringify(profile));
+  session.disconnect();
+} else {
+  await run(N);
+}
 await otel?.shutdown();
 server?.kill('SIGTERM');
 if (received === 0) throw new Error('nothing received');
